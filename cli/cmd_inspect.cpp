@@ -1,0 +1,7 @@
+// Placeholder until this command lands; it refuses to run rather than pretend.
+#include "base/error.h"
+#include "cli/commands.h"
+
+namespace unicorn::cli {
+int cmd_inspect(const std::vector<std::string>&) { fail("'inspect' is not built yet in this revision"); }
+}  // namespace unicorn::cli

@@ -1,0 +1,30 @@
+#pragma once
+// A tensor as stored in a file: name, type, shape and a pointer into mapped bytes (never owned here).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+
+namespace unicorn {
+
+// TensorView: non-owning, trivially copyable; `data` lives as long as the reader that produced it.
+// shape is outermost-first (row-major, like safetensors/PyTorch): a [rows, cols] matrix has shape {rows, cols},
+// and each row of `cols` elements is contiguous. GGUF stores dims innermost-first; its reader reverses them.
+struct TensorView {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;
+  uint64_t nbytes = 0;
+
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
+  int64_t rows() const { return shape.empty() ? 1 : elements() / cols(); }
+};
+
+}  // namespace unicorn

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Whole test suite on a fresh Debian 12 machine: install dependencies, build, run every test, fuzz briefly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+JOBS=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$JOBS"
+ctest --test-dir build --output-on-failure -j "$JOBS"
+if [ -d tests/fuzz ] && ls tests/fuzz/*.cpp >/dev/null 2>&1; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNICORN_FUZZ=ON \
+    -DUNICORN_VULKAN=OFF >/dev/null
+  cmake --build build-fuzz -j "$JOBS"
+  bash tests/fuzz/run_all.sh build-fuzz 20
+fi

@@ -1,0 +1,82 @@
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "base/atomic_file.h"
+#include "base/dtype.h"
+#include "base/error.h"
+#include "base/half.h"
+#include "base/thread_pool.h"
+#include "tests/test_util.h"
+
+using namespace unicorn;
+
+TEST_CASE("fp16 conversion is exact on known values and round-trips every half") {
+  CHECK(f32_to_f16(1.0f) == 0x3c00);
+  CHECK(f32_to_f16(-2.0f) == 0xc000);
+  CHECK(f32_to_f16(65504.0f) == 0x7bff);
+  CHECK(f32_to_f16(1e6f) == 0x7c00);                 // overflow to inf
+  CHECK(f32_to_f16(5.9604645e-08f) == 0x0001);        // smallest subnormal
+  CHECK(f32_to_f16(1.0f + 1.0f / 2048) == 0x3c00);    // tie rounds to even
+  CHECK(f32_to_f16(1.0f + 3.0f / 2048) == 0x3c02);
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = f16_to_f32(uint16_t(h));
+    if (std::isnan(f)) continue;
+    REQUIRE(f32_to_f16(f) == h);
+  }
+}
+
+TEST_CASE("bf16 conversion rounds to nearest even") {
+  CHECK(f32_to_bf16(1.0f) == 0x3f80);
+  CHECK(bf16_to_f32(0x3f80) == 1.0f);
+  CHECK(f32_to_bf16(bits_to_float(0x3f808000)) == 0x3f80);  // tie -> even
+  CHECK(f32_to_bf16(bits_to_float(0x3f818000)) == 0x3f82);
+  CHECK(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
+}
+
+TEST_CASE("dtype traits match GGML block layouts") {
+  CHECK(dtype_row_bytes(DType::Q4_K, 512) == 288);
+  CHECK(dtype_row_bytes(DType::Q6_K, 256) == 210);
+  CHECK(dtype_row_bytes(DType::Q8_0, 64) == 68);
+  CHECK(dtype_from_ggml(12) == DType::Q4_K);
+  CHECK_FALSE(dtype_from_ggml(99).has_value());
+  CHECK(dtype_from_name("Q5_K") == DType::Q5_K);
+  CHECK_THROWS_AS(dtype_row_bytes(DType::Q4_0, 33), Error);
+}
+
+TEST_CASE("errors are one line with their context") {
+  Error e("bad value\nsecond", {"model.gguf", "blk.0.attn_q.weight", "shape"});
+  CHECK(std::string(e.what()) == "model.gguf: blk.0.attn_q.weight: shape: bad value second");
+}
+
+TEST_CASE("thread pool covers the range exactly once and propagates errors") {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(1001);
+  pool.parallel_for(hits.size(), [&](int, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) hits[i]++;
+  });
+  for (auto& h : hits) REQUIRE(h.load() == 1);
+  CHECK_THROWS_AS(pool.parallel_for(10, [](int, size_t b, size_t) { if (b > 0) fail("boom"); }), Error);
+}
+
+TEST_CASE("atomic file writer leaves nothing behind unless committed") {
+  const std::string dir = test::temp_dir("atomic");
+  const std::string path = dir + "/out.bin";
+  {
+    AtomicFileWriter w(path);
+    w.write("abc", 3);
+  }
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 0);
+  {
+    AtomicFileWriter w(path);
+    w.write("abc", 3);
+    w.pad_to(8);
+    w.commit();
+  }
+  CHECK(std::filesystem::file_size(path) == 8);
+  std::filesystem::remove_all(dir);
+}
