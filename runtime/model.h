@@ -1,0 +1,54 @@
+#pragma once
+// A loaded language model ready to run on the CPU: weights (mapped, used in place), config and KV cache.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "formats/metadata.h"
+
+namespace unicorn {
+
+class ModelSource;
+
+struct ModelOptions {
+  int threads = 0;          // 0 = physical cores
+  int ctx = 0;              // 0 = model default, capped at kDefaultCtxCap
+  bool kv_f16 = false;      // store the KV cache as F16 instead of F32
+  static constexpr int kDefaultCtxCap = 4096;
+};
+
+struct ModelInfo {
+  std::string arch;         // "llama" | "gemma3" | "gemma3n"
+  int vocab_size = 0;
+  int n_layers = 0;
+  int hidden = 0;
+  int ctx = 0;              // KV cache capacity in tokens
+  int max_ctx = 0;          // what the model was trained for
+  int bos_id = -1;
+  std::vector<int> eos_ids; // end-of-generation ids from the config/metadata
+  uint64_t weight_bytes = 0;
+};
+
+// Model: owns its ModelSource, weights and KV cache; not thread-safe (one generation at a time);
+// forward() costs about 2 * parameters FLOPs per token and allocates nothing after the first call of a size.
+class Model {
+ public:
+  // Throws Error naming the file/tensor/field: unknown architecture, missing tensor, wrong shape.
+  static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts);
+  virtual ~Model() = default;
+
+  virtual const ModelInfo& info() const = 0;
+  // The metadata of the file the model came from (tokenizer, chat template).
+  virtual const Metadata& metadata() const = 0;
+  // Forgets the KV cache.
+  virtual void reset() = 0;
+  // Runs tokens at positions [pos, pos + n) as one batch and appends them to the KV cache. pos must equal the
+  // number of tokens already cached (or be smaller, which truncates the cache to pos first).
+  // logits gets n * vocab floats when all_logits, else vocab floats for the last token.
+  // Throws Error when pos + n exceeds the context or a token id is out of range.
+  virtual void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) = 0;
+};
+
+}  // namespace unicorn
