@@ -1,0 +1,7 @@
+#pragma once
+// Internal to kernels/: which SIMD targets Highway compiles our kernels for. Skipping SSSE3/SSE4 (every x86-64
+// CPU since 2013 has AVX2; older ones fall back to the portable EMU128 code) halves the compile time of each
+// kernel file. Include before any Highway header.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
+#endif

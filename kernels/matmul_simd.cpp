@@ -1,0 +1,459 @@
+// Row kernels of the matmuls, compiled once per SIMD target by Highway (foreach_target) and picked at run time.
+// Float weights use Highway's portable ops. Quantized weights on x86 targets with AVX2 (AVX2 itself and the
+// AVX-512 targets, which include it) use integer dot products of the int8 activation blocks with the weight
+// nibbles (vpmaddubsw + vpmaddwd, i.e. u8 x i8 -> i32), written with intrinsics because Highway 1.0.3 has no
+// u8 x i8 multiply-add; other targets dequantize a weight row to float and use the float path.
+//
+// Tiling: a kernel call computes one weight row against T <= 4 tokens, so each weight block is loaded and
+// unpacked once per T tokens; prefill walks row blocks that fit in L2 and, inside, token tiles of 4.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/matmul_simd.cpp"
+#include "kernels/hwy_targets.h"  // must precede the Highway headers
+#include <hwy/foreach_target.h>   // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "base/half.h"
+#include "kernels/matmul_job.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+
+#if HWY_ARCH_X86
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace unicorn::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using detail::MatmulJob;
+
+constexpr int kMaxTile = 4;  // tokens per weight-row pass
+
+// ---------------------------------------------------------------------------------------------------------
+// Float weights: F32, F16, BF16.
+
+template <typename D>
+HWY_INLINE hn::Vec<D> LoadWeights(D df, const float* p) {
+  return hn::LoadU(df, p);
+}
+template <typename D>
+HWY_INLINE hn::Vec<D> LoadWeights(D df, const hwy::float16_t* p) {
+  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, D>(), p));
+}
+template <typename D>
+HWY_INLINE hn::Vec<D> LoadWeights(D df, const hwy::bfloat16_t* p) {
+  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, D>(), p));
+}
+HWY_INLINE float ScalarWeight(const float* p) { return *p; }
+HWY_INLINE float ScalarWeight(const hwy::float16_t* p) {
+  uint16_t b;
+  std::memcpy(&b, p, 2);
+  return f16_to_f32(b);
+}
+HWY_INLINE float ScalarWeight(const hwy::bfloat16_t* p) {
+  uint16_t b;
+  std::memcpy(&b, p, 2);
+  return bf16_to_f32(b);
+}
+
+// out[t] = dot(w[0..n), x[t][0..n)) for t < T; U independent accumulators per token hide FMA latency.
+template <int T, int U, typename WT>
+HWY_INLINE void DotFloatRow(const WT* HWY_RESTRICT w, int64_t n, const float* const* x, float* out) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  hn::Vec<decltype(df)> acc[T][U];
+  for (int t = 0; t < T; ++t)
+    for (int u = 0; u < U; ++u) acc[t][u] = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + U * N <= n; i += U * N) {
+    for (int u = 0; u < U; ++u) {
+      const auto wv = LoadWeights(df, w + i + u * N);
+      for (int t = 0; t < T; ++t) acc[t][u] = hn::MulAdd(wv, hn::LoadU(df, x[t] + i + u * N), acc[t][u]);
+    }
+  }
+  for (; i + N <= n; i += N) {
+    const auto wv = LoadWeights(df, w + i);
+    for (int t = 0; t < T; ++t) acc[t][0] = hn::MulAdd(wv, hn::LoadU(df, x[t] + i), acc[t][0]);
+  }
+  for (int t = 0; t < T; ++t) {
+    for (int u = 1; u < U; ++u) acc[t][0] = hn::Add(acc[t][0], acc[t][u]);
+    float s = hn::GetLane(hn::SumOfLanes(df, acc[t][0]));
+    for (int64_t j = i; j < n; ++j) s += ScalarWeight(w + j) * x[t][j];
+    out[t] = s;
+  }
+}
+
+template <int T, typename WT>
+HWY_INLINE void DotFloatTile(const WT* w, int64_t n, const float* const* x, float* out) {
+  DotFloatRow<T, (T == 1 ? 4 : 2)>(w, n, x, out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quantized weights with AVX2 integer dot products.
+
+#undef UNICORN_INT8_DOT  // foreach_target re-includes this file once per target
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+#define UNICORN_INT8_DOT 1
+
+HWY_INLINE float HSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+HWY_INLINE int32_t HSumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+HWY_INLINE float Fp16(uint16_t h) { return _cvtsh_ss(h); }
+HWY_INLINE __m256i LoadU256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Sum over pairs of u8 * i8 products -> 8 x i32 (each lane: 4 products). u <= 128 and |s| <= 127 keep the
+// intermediate i16 pair sums below saturation.
+HWY_INLINE __m256i MulSumU8I8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// Signed weights w in [-128, 127] (as int8) times activations: |w| * (x with w's sign).
+HWY_INLINE __m256i MulSumI8I8(__m256i w, __m256i x) {
+  return MulSumU8I8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+// Q8_0 / Q4_0 weights against 32-blocks of int8 activations.
+template <int T, bool kQ4>
+HWY_INLINE void DotQ32(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                       float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i wv;
+    float dw;
+    if constexpr (kQ4) {
+      const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
+      const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+      wv = _mm256_sub_epi8(nib, eight);
+      dw = Fp16(blk->d);
+    } else {
+      const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
+      wv = LoadU256(blk->qs);
+      dw = Fp16(blk->d);
+    }
+    const __m256i aw = _mm256_sign_epi8(wv, wv);
+    for (int t = 0; t < T; ++t) {
+      const __m256i xv = LoadU256(xq[t] + b * 32);
+      const __m256i p = MulSumU8I8(aw, _mm256_sign_epi8(xv, wv));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[t][b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
+}
+
+// The 8 scales and 8 mins (6 bits each) of a Q4_K/Q5_K super-block, as bytes.
+HWY_INLINE void UnpackKScales(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, s, 4);
+  std::memcpy(&u1, s + 4, 4);
+  std::memcpy(&u2, s + 8, 4);
+  const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+  const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 & 0xc0c0c0c0u) >> 2);
+  const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 & 0xc0c0c0c0u) >> 2);
+  std::memcpy(sc, &sc_lo, 4);
+  std::memcpy(sc + 4, &sc_hi, 4);
+  std::memcpy(mn, &mn_lo, 4);
+  std::memcpy(mn + 4, &mn_hi, 4);
+}
+
+// sum_j mins[j] * (bsums[2j] + bsums[2j+1]) for one super-block (16 bsums).
+HWY_INLINE int32_t MinsDot(const uint8_t* mn, const int16_t* bsums) {
+  __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn));
+  m8 = _mm_unpacklo_epi8(m8, m8);  // each min twice
+  const __m256i m16 = _mm256_cvtepu8_epi16(m8);
+  return HSumI32(_mm256_madd_epi16(m16, LoadU256(bsums)));
+}
+
+// Q4_K (kQ5 = false) / Q5_K (kQ5 = true) super-blocks against Q8_K-style activations.
+template <int T, bool kQ5>
+HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                        const int16_t* const* bsums, float* out) {
+  __m256 acc[T];
+  float acc_min[T];
+  for (int t = 0; t < T; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    acc_min[t] = 0.0f;
+  }
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i one = _mm256_set1_epi8(1);
+  alignas(16) uint8_t sc[8];
+  alignas(16) uint8_t mn[8];
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* qs;
+    const uint8_t* scales;
+    float d, dmin;
+    __m256i hbits = _mm256_setzero_si256();
+    if constexpr (kQ5) {
+      const auto* blk = reinterpret_cast<const quant::BlockQ5_K*>(row) + b;
+      qs = blk->qs;
+      scales = blk->scales;
+      d = Fp16(blk->d);
+      dmin = Fp16(blk->dmin);
+      hbits = LoadU256(blk->qh);
+    } else {
+      const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b;
+      qs = blk->qs;
+      scales = blk->scales;
+      d = Fp16(blk->d);
+      dmin = Fp16(blk->dmin);
+    }
+    UnpackKScales(scales, sc, mn);
+    __m256i sumi[T];
+    for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = LoadU256(qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (kQ5) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
+        hbits = _mm256_srli_epi16(hbits, 2);
+      }
+      const __m256i s_lo = _mm256_set1_epi16(sc[2 * c]);
+      const __m256i s_hi = _mm256_set1_epi16(sc[2 * c + 1]);
+      for (int t = 0; t < T; ++t) {
+        const int8_t* xp = xq[t] + b * 256 + c * 64;
+        const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, LoadU256(xp)), s_lo);
+        const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, LoadU256(xp + 32)), s_hi);
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const float dx = xd[t][b];
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * dx), acc[t]);
+      acc_min[t] += dmin * dx * static_cast<float>(MinsDot(mn, bsums[t] + b * 16));
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]) - acc_min[t];
+}
+
+// Q6_K super-blocks against Q8_K-style activations: sum d*s*(q-32)*x = d*(sum s*q*x - 32*sum s*bsum).
+template <int T>
+HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                       const int16_t* const* bsums, float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + b;
+    const float d = Fp16(blk->d);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
+    __m256i sumi[T];
+    for (int t = 0; t < T; ++t) {
+      // -32 * sum_g scale[g] * bsum[g], started here so the loop below only adds.
+      const __m256i off = _mm256_madd_epi16(sc16, LoadU256(bsums[t] + b * 16));
+      sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+    }
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = LoadU256(blk->ql + 64 * h);
+      const __m256i ql1 = LoadU256(blk->ql + 64 * h + 32);
+      const __m256i qh = LoadU256(blk->qh + 32 * h);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      const int8_t* s = blk->scales + 8 * h;
+      __m256i sv[4];
+      for (int k = 0; k < 4; ++k)
+        sv[k] = _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]), _mm_set1_epi16(s[2 * k]));
+      for (int t = 0; t < T; ++t) {
+        const int8_t* xp = xq[t] + b * 256 + h * 128;
+        for (int k = 0; k < 4; ++k) {
+          const __m256i p = _mm256_maddubs_epi16(q[k], LoadU256(xp + 32 * k));
+          sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sv[k]));
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * xd[t][b]), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
+}
+
+#endif  // HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+
+// ---------------------------------------------------------------------------------------------------------
+// Row/token loops.
+
+// Computes rows [r0, r1) x tokens [t0, t0 + T) with the tile kernel for the job's type.
+template <int T>
+HWY_INLINE void RowsTile(const MatmulJob& job, int64_t r0, int64_t r1, int64_t t0) {
+  float out[kMaxTile] = {};
+  const int64_t cols = job.cols;
+  const float* x[kMaxTile];
+  for (int t = 0; t < T; ++t) x[t] = job.x + (t0 + t) * cols;
+#if defined(UNICORN_INT8_DOT)
+  const int8_t* xq[kMaxTile] = {};
+  const float* xd[kMaxTile] = {};
+  const int16_t* bs[kMaxTile] = {};
+  if (job.act_block != 0) {
+    for (int t = 0; t < T; ++t) {
+      xq[t] = job.xq + (t0 + t) * cols;
+      xd[t] = job.xd + (t0 + t) * (cols / job.act_block);
+      if (job.xbsums != nullptr) bs[t] = job.xbsums + (t0 + t) * (cols / 16);
+    }
+  }
+#else
+  thread_local std::vector<float> deq;
+  if (job.act_block != 0 && static_cast<int64_t>(deq.size()) < cols) deq.resize(static_cast<size_t>(cols));
+#endif
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = job.w + static_cast<uint64_t>(r) * job.row_bytes;
+    switch (job.dtype) {
+      case DType::F32:
+        DotFloatTile<T>(reinterpret_cast<const float*>(row), cols, x, out);
+        break;
+      case DType::F16:
+        DotFloatTile<T>(reinterpret_cast<const hwy::float16_t*>(row), cols, x, out);
+        break;
+      case DType::BF16:
+        DotFloatTile<T>(reinterpret_cast<const hwy::bfloat16_t*>(row), cols, x, out);
+        break;
+      default:
+#if defined(UNICORN_INT8_DOT)
+        switch (job.dtype) {
+          case DType::Q4_0:
+            DotQ32<T, true>(row, cols / 32, xq, xd, out);
+            break;
+          case DType::Q8_0:
+            DotQ32<T, false>(row, cols / 32, xq, xd, out);
+            break;
+          case DType::Q4_K:
+            DotQ45K<T, false>(row, cols / 256, xq, xd, bs, out);
+            break;
+          case DType::Q5_K:
+            DotQ45K<T, true>(row, cols / 256, xq, xd, bs, out);
+            break;
+          case DType::Q6_K:
+            DotQ6K<T>(row, cols / 256, xq, xd, bs, out);
+            break;
+          default:
+            break;  // rejected by matmul() before dispatch
+        }
+#else
+        quant::dequantize_row(job.dtype, row, deq.data(), cols);
+        DotFloatTile<T>(deq.data(), cols, x, out);
+#endif
+        break;
+    }
+    for (int t = 0; t < T; ++t) job.y[(t0 + t) * job.rows + r] = out[t];
+  }
+}
+
+void MatmulRowsImpl(const MatmulJob& job, int64_t r0, int64_t r1) {
+  // Rows per block: about 256 KiB of weights, so a block stays in L2 while every token tile passes over it.
+  const int64_t block_rows =
+      job.n_tokens <= kMaxTile ? (r1 - r0)
+                               : std::max<int64_t>(1, static_cast<int64_t>((256u << 10) / std::max<uint64_t>(1, job.row_bytes)));
+  for (int64_t rb = r0; rb < r1; rb += block_rows) {
+    const int64_t re = std::min(r1, rb + block_rows);
+    int64_t t = 0;
+    for (; t + kMaxTile <= job.n_tokens; t += kMaxTile) RowsTile<kMaxTile>(job, rb, re, t);
+    switch (job.n_tokens - t) {
+      case 3:
+        RowsTile<3>(job, rb, re, t);
+        break;
+      case 2:
+        RowsTile<2>(job, rb, re, t);
+        break;
+      case 1:
+        RowsTile<1>(job, rb, re, t);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// Symmetric int8 quantization of activation blocks: d = max|x| / 127, q = round(x / d).
+void QuantizeActivationsImpl(const MatmulJob& job, int8_t* xq, float* xd, int16_t* xbsums, int64_t t0, int64_t t1) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int32_t, decltype(df)> di32;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t cols = job.cols;
+  const int blk = job.act_block;
+  const bool vec_ok = blk % N == 0;
+  for (int64_t t = t0; t < t1; ++t) {
+    const float* x = job.x + t * cols;
+    int8_t* q = xq + t * cols;
+    float* d = xd + t * (cols / blk);
+    for (int64_t b = 0; b < cols / blk; ++b) {
+      const float* xb = x + b * blk;
+      int8_t* qb = q + b * blk;
+      float amax = 0.0f;
+      if (vec_ok) {
+        auto m = hn::Zero(df);
+        for (int i = 0; i < blk; i += N) m = hn::Max(m, hn::Abs(hn::LoadU(df, xb + i)));
+        amax = hn::GetLane(hn::MaxOfLanes(df, m));
+      } else {
+        for (int i = 0; i < blk; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      }
+      const float scale = amax / 127.0f;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      d[b] = scale;
+      if (vec_ok) {
+        const auto vinv = hn::Set(df, inv);
+        alignas(64) int32_t tmp[HWY_MAX_BYTES / 4];
+        for (int i = 0; i < blk; i += N) {
+          hn::Store(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + i), vinv)), di32, tmp);
+          for (int64_t k = 0; k < N; ++k) qb[i + k] = static_cast<int8_t>(tmp[k]);
+        }
+      } else {
+        for (int i = 0; i < blk; ++i) qb[i] = static_cast<int8_t>(std::lrint(xb[i] * inv));
+      }
+    }
+    if (xbsums != nullptr) {
+      int16_t* s = xbsums + t * (cols / 16);
+      for (int64_t g = 0; g < cols / 16; ++g) {
+        int sum = 0;
+        for (int i = 0; i < 16; ++i) sum += q[g * 16 + i];
+        s[g] = static_cast<int16_t>(sum);
+      }
+    }
+  }
+}
+
+const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace unicorn::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace unicorn::kernels::detail {
+
+HWY_EXPORT(MatmulRowsImpl);
+HWY_EXPORT(QuantizeActivationsImpl);
+HWY_EXPORT(TargetNameImpl);
+
+void matmul_rows(const MatmulJob& job, int64_t r0, int64_t r1) { HWY_DYNAMIC_DISPATCH(MatmulRowsImpl)(job, r0, r1); }
+
+void quantize_activations(const MatmulJob& job, int8_t* xq, float* xd, int16_t* xbsums, int64_t t0, int64_t t1) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivationsImpl)(job, xq, xd, xbsums, t0, t1);
+}
+
+const char* matmul_target_name() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
+
+}  // namespace unicorn::kernels::detail
+#endif
