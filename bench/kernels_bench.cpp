@@ -1,0 +1,174 @@
+// Micro benchmark of kernels::matmul (not a test: prints speeds, checks nothing).
+// Usage: unicorn_kernels_bench [--threads N] [--tokens N] [--seconds S] [--types q4_k,q6_k,...]
+// Decode: 1 token x W[rows=8192, cols=2048] (ffn_up/gate of Llama-3.2-1B) and W[2048, 8192] (ffn_down).
+// Weights are cycled through copies totalling >= 256 MiB so decode reads DRAM, not the 32 MiB L3, like a
+// real model does. Prefill (compute-bound, one copy): --tokens (default 128) tokens x the same matrices.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+#include "base/half.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/matmul_job.h"
+
+using namespace unicorn;
+
+namespace {
+
+// Random blocks with finite, modest scales (the bytes of d/dmin fields are overwritten).
+std::vector<uint8_t> random_weights(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
+  const uint64_t n = dtype_row_bytes(t, static_cast<uint64_t>(cols)) * static_cast<uint64_t>(rows);
+  std::vector<uint8_t> bytes(n);
+  for (uint64_t i = 0; i + 4 <= n; i += 4) {
+    const uint32_t r = rng();
+    std::memcpy(&bytes[i], &r, 4);
+  }
+  const auto& tr = dtype_traits(t);
+  auto put_f16 = [&](uint64_t off, float v) {
+    const uint16_t h = f32_to_f16(v);
+    std::memcpy(&bytes[off], &h, 2);
+  };
+  const uint64_t nblocks = n / tr.block_bytes;
+  switch (t) {
+    case DType::F32:
+      for (uint64_t i = 0; i < n / 4; ++i) {
+        const float v = static_cast<float>(static_cast<int>(rng() % 2001) - 1000) * 1e-3f;
+        std::memcpy(&bytes[i * 4], &v, 4);
+      }
+      break;
+    case DType::F16:
+      for (uint64_t i = 0; i < n / 2; ++i) put_f16(i * 2, static_cast<float>(static_cast<int>(rng() % 2001) - 1000) * 1e-3f);
+      break;
+    case DType::BF16:
+      for (uint64_t i = 0; i < n / 2; ++i) {
+        const uint16_t h = f32_to_bf16(static_cast<float>(static_cast<int>(rng() % 2001) - 1000) * 1e-3f);
+        std::memcpy(&bytes[i * 2], &h, 2);
+      }
+      break;
+    case DType::Q4_0:
+    case DType::Q8_0:
+      for (uint64_t b = 0; b < nblocks; ++b) put_f16(b * tr.block_bytes, 0.01f);
+      break;
+    case DType::Q4_K:
+    case DType::Q5_K:
+      for (uint64_t b = 0; b < nblocks; ++b) {
+        put_f16(b * tr.block_bytes, 0.001f);
+        put_f16(b * tr.block_bytes + 2, 0.001f);
+      }
+      break;
+    case DType::Q6_K:
+      for (uint64_t b = 0; b < nblocks; ++b) put_f16(b * tr.block_bytes + 208, 0.001f);
+      break;
+    default:
+      break;
+  }
+  return bytes;
+}
+
+struct Result {
+  double seconds_per_call;
+  double cpu_seconds_per_call;  // process CPU time: on a machine shared with other jobs, wall time lies
+  uint64_t weight_bytes;
+};
+
+Result time_matmul(DType t, int64_t rows, int64_t cols, int64_t tokens, ThreadPool& pool, double min_seconds,
+                   std::mt19937& rng) {
+  const uint64_t bytes = dtype_row_bytes(t, static_cast<uint64_t>(cols)) * static_cast<uint64_t>(rows);
+  const size_t copies = tokens > 4 ? 1 : std::max<size_t>(1, static_cast<size_t>((256ull << 20) / bytes + 1));
+  std::vector<std::vector<uint8_t>> ws;
+  for (size_t i = 0; i < copies; ++i) ws.push_back(random_weights(t, rows, cols, rng));
+  std::vector<float> x(static_cast<size_t>(tokens * cols));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  std::vector<float> y(static_cast<size_t>(tokens * rows));
+  // Warm up (page faults, thread wake-up) on every copy.
+  for (size_t i = 0; i < copies; ++i)
+    kernels::matmul(kernels::WeightMatrix{t, ws[i].data(), rows, cols}, x.data(), tokens, y.data(), &pool);
+  using clock = std::chrono::steady_clock;
+  const double cpu_start = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+  const auto start = clock::now();
+  int64_t calls = 0;
+  double elapsed = 0;
+  do {
+    const auto& w = ws[static_cast<size_t>(calls) % copies];
+    kernels::matmul(kernels::WeightMatrix{t, w.data(), rows, cols}, x.data(), tokens, y.data(), &pool);
+    ++calls;
+    elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  } while (elapsed < min_seconds || calls < 3);
+  const double cpu = static_cast<double>(std::clock()) / CLOCKS_PER_SEC - cpu_start;
+  return {elapsed / static_cast<double>(calls), cpu / static_cast<double>(calls), bytes};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2;
+  int64_t prefill_tokens = 128;
+  double seconds = 1.0;
+  std::string types = "q4_k,q6_k,q8_0,f16";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--threads") threads = std::atoi(next().c_str());
+    else if (a == "--tokens") prefill_tokens = std::atoll(next().c_str());
+    else if (a == "--seconds") seconds = std::atof(next().c_str());
+    else if (a == "--types") types = next();
+    else {
+      std::fprintf(stderr, "usage: %s [--threads N] [--tokens N] [--seconds S] [--types q4_k,q6_k,q8_0,f16]\n", argv[0]);
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  ThreadPool pool(threads);
+  std::mt19937 rng(42);
+  std::printf("target %s, %d threads\n", kernels::detail::matmul_target_name(), threads);
+  // "cpu" columns divide by CPU time / threads: what wall time would be if this process had the cores alone.
+  std::printf("%-6s %-8s %6s %6s %6s %10s %9s %9s %9s %9s\n", "type", "shape", "tokens", "rows", "cols", "us/call",
+              "GB/s", "GFLOP/s", "cpu-GB/s", "cpu-GF/s");
+  size_t pos = 0;
+  while (pos <= types.size()) {
+    size_t comma = types.find(',', pos);
+    if (comma == std::string::npos) comma = types.size();
+    const std::string name = types.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (name.empty()) continue;
+    const auto t = dtype_from_name(name);
+    if (!t || !kernels::matmul_supports(*t)) {
+      std::fprintf(stderr, "unknown or unsupported type %s\n", name.c_str());
+      return 2;
+    }
+    struct Shape {
+      const char* label;
+      int64_t tokens, rows, cols;
+    };
+    const Shape shapes[] = {{"decode", 1, 8192, 2048},
+                            {"decode", 1, 2048, 8192},
+                            {"prefill", prefill_tokens, 8192, 2048},
+                            {"prefill", prefill_tokens, 2048, 8192}};
+    for (const auto& s : shapes) {
+      const Result r = time_matmul(*t, s.rows, s.cols, s.tokens, pool, seconds, rng);
+      const double gbs = static_cast<double>(r.weight_bytes) / r.seconds_per_call / 1e9;
+      const double gflops = 2.0 * static_cast<double>(s.rows * s.cols * s.tokens) / r.seconds_per_call / 1e9;
+      const double cpu_wall = r.cpu_seconds_per_call / threads;
+      std::printf("%-6s %-8s %6lld %6lld %6lld %10.1f %9.2f %9.2f %9.2f %9.2f\n", name.c_str(), s.label,
+                  static_cast<long long>(s.tokens), static_cast<long long>(s.rows), static_cast<long long>(s.cols),
+                  r.seconds_per_call * 1e6, gbs, gflops, gbs * r.seconds_per_call / cpu_wall,
+                  gflops * r.seconds_per_call / cpu_wall);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
