@@ -8,14 +8,14 @@
 #include "base/half.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
-#include "runtime/ops_fallback.h"  // TEMPORARY until kernels/ops.cpp lands
+#include "kernels/ops.h"
 #include "quant/quant.h"
 #include "runtime/model_weights.h"
 
 namespace unicorn {
 namespace {
 
-namespace ops = ops_fallback;  // TEMPORARY: becomes kernels
+namespace ops = kernels;
 
 // cos/sin of every position for one RoPE flavour: [ctx][head_dim / 2].
 struct RopeTable {
