@@ -192,7 +192,7 @@ void plan(ProbeReport& r, std::optional<uint64_t> model_bytes) {
     std::string why = "NPU execution is not built yet in this revision";
     if (n.generation && n.generation->generation == "XDNA1")
       why += "; XDNA1 (Phoenix/Hawk Point) also has no LLM support in AMD's own stack";
-    p.notes.push_back(str_cat("NPU ", n.generation ? n.generation->product : "", " at ", n.pci_address,
+    p.notes.push_back(str_cat(n.generation ? n.generation->product : "NPU", " at ", n.pci_address,
                               ": not used, because ", why));
   }
   if (!model_bytes) return;
@@ -209,6 +209,12 @@ void plan(ProbeReport& r, std::optional<uint64_t> model_bytes) {
       const uint64_t free_b = *g.gtt_total > used ? *g.gtt_total - used : 0;
       p.fits.push_back(fit("GTT", g.display_name(), *g.gtt_total, free_b, m,
                            "GTT is system RAM the GPU maps; it competes with the CPU for the same RAM"));
+      if (g.integrated && g.vram_total) {
+        // An iGPU can hold a model across both pools, so the sum is what decides whether it fits on the GPU.
+        const MemoryFit& vram = p.fits[p.fits.size() - 2];
+        p.fits.push_back(fit("VRAM+GTT", g.display_name(), vram.total + *g.gtt_total, vram.capacity + free_b, m,
+                             "iGPU: the carve-out and GTT together, both system RAM"));
+      }
     }
   }
   for (const VulkanDevice& d : r.vulkan.devices) {

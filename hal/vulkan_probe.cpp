@@ -298,8 +298,9 @@ VulkanReport probe_vulkan() {
   const VkResult cr = create != nullptr ? create(&ci, nullptr, &inst) : VK_ERROR_INITIALIZATION_FAILED;
   if (cr != VK_SUCCESS) {
     r.status = "instance-failed";
-    r.detail = cr == VK_ERROR_INCOMPATIBLE_DRIVER ? "vkCreateInstance: no Vulkan driver (ICD) is installed"
-                                                  : str_cat("vkCreateInstance failed with VkResult ", cr);
+    r.detail = cr == VK_ERROR_INCOMPATIBLE_DRIVER
+                   ? "no Vulkan driver (ICD) is installed (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER)"
+                   : str_cat("vkCreateInstance failed with VkResult ", cr);
     return r;
   }
   auto destroy = instance_fn<PFN_vkDestroyInstance>(l, inst, "vkDestroyInstance");

@@ -105,12 +105,6 @@ HWY_INLINE float HSum(__m256 v) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-HWY_INLINE int32_t HSumI32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
 HWY_INLINE float Fp16(uint16_t h) { return _cvtsh_ss(h); }
 HWY_INLINE __m256i LoadU256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
@@ -157,64 +151,63 @@ HWY_INLINE void DotQ32(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
   for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
 }
 
-// The 8 scales and 8 mins (6 bits each) of a Q4_K/Q5_K super-block, as bytes.
-HWY_INLINE void UnpackKScales(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+// The 8 scales and 8 mins (6 bits each) of a Q4_K/Q5_K super-block as 16 x i16: lanes 0..7 scales, 8..15 mins.
+// Kept in registers: going through bytes on the stack costs a store-forwarding stall per super-block.
+HWY_INLINE __m256i UnpackKScales(const uint8_t* s) {
   uint32_t u0, u1, u2;
   std::memcpy(&u0, s, 4);
   std::memcpy(&u1, s + 4, 4);
   std::memcpy(&u2, s + 8, 4);
-  const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
-  const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
-  const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 & 0xc0c0c0c0u) >> 2);
-  const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 & 0xc0c0c0c0u) >> 2);
-  std::memcpy(sc, &sc_lo, 4);
-  std::memcpy(sc + 4, &sc_hi, 4);
-  std::memcpy(mn, &mn_lo, 4);
-  std::memcpy(mn + 4, &mn_hi, 4);
+  const uint64_t sc_lo = u0 & 0x3f3f3f3fu;
+  const uint64_t mn_lo = u1 & 0x3f3f3f3fu;
+  const uint64_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 & 0xc0c0c0c0u) >> 2);
+  const uint64_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 & 0xc0c0c0c0u) >> 2);
+  const __m128i bytes = _mm_set_epi64x(static_cast<int64_t>(mn_lo | (mn_hi << 32)),
+                                       static_cast<int64_t>(sc_lo | (sc_hi << 32)));
+  return _mm256_cvtepu8_epi16(bytes);
 }
 
-// sum_j mins[j] * (bsums[2j] + bsums[2j+1]) for one super-block (16 bsums).
-HWY_INLINE int32_t MinsDot(const uint8_t* mn, const int16_t* bsums) {
-  __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn));
-  m8 = _mm_unpacklo_epi8(m8, m8);  // each min twice
-  const __m256i m16 = _mm256_cvtepu8_epi16(m8);
-  return HSumI32(_mm256_madd_epi16(m16, LoadU256(bsums)));
-}
+// Shuffle masks that broadcast i16 lane j of a 128-bit half to all 8 lanes of both halves.
+HWY_INLINE __m256i BroadcastI16Mask(int j) { return _mm256_set1_epi16(static_cast<int16_t>((2 * j) | ((2 * j + 1) << 8))); }
 
-// Q4_K (kQ5 = false) / Q5_K (kQ5 = true) super-blocks against Q8_K-style activations.
+// Q4_K (kQ5 = false) / Q5_K (kQ5 = true) super-blocks against Q8_K-style activations:
+// sum_j (d sc_j q - dmin m_j) . x = d dx sum_j sc_j (q . xq)_j - dmin dx sum_j m_j (bsum_2j + bsum_2j+1).
 template <int T, bool kQ5>
 HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
                         const int16_t* const* bsums, float* out) {
-  __m256 acc[T];
-  float acc_min[T];
+  __m256 acc[T], acc_min[T];
   for (int t = 0; t < T; ++t) {
     acc[t] = _mm256_setzero_ps();
-    acc_min[t] = 0.0f;
+    acc_min[t] = _mm256_setzero_ps();
   }
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i one = _mm256_set1_epi8(1);
-  alignas(16) uint8_t sc[8];
-  alignas(16) uint8_t mn[8];
+  // Duplicates min j into i16 lanes 2j, 2j+1 (mins 0..3 in the low half, 4..7 in the high half).
+  const __m256i dup_mins = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7,  //
+                                            8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* qs;
     const uint8_t* scales;
-    float d, dmin;
+    uint16_t d16, dmin16;
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kQ5) {
       const auto* blk = reinterpret_cast<const quant::BlockQ5_K*>(row) + b;
       qs = blk->qs;
       scales = blk->scales;
-      d = Fp16(blk->d);
-      dmin = Fp16(blk->dmin);
+      d16 = blk->d;
+      dmin16 = blk->dmin;
       hbits = LoadU256(blk->qh);
     } else {
       const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b;
       qs = blk->qs;
       scales = blk->scales;
-      d = Fp16(blk->d);
-      dmin = Fp16(blk->dmin);
+      d16 = blk->d;
+      dmin16 = blk->dmin;
     }
-    UnpackKScales(scales, sc, mn);
+    const float d = Fp16(d16), dmin = Fp16(dmin16);
+    const __m256i sm = UnpackKScales(scales);
+    const __m256i sc = _mm256_permute4x64_epi64(sm, 0x44);    // scales in both halves
+    const __m256i mins = _mm256_shuffle_epi8(_mm256_permute4x64_epi64(sm, 0xEE), dup_mins);
     __m256i sumi[T];
     for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
@@ -226,8 +219,8 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
         hbits = _mm256_srli_epi16(hbits, 2);
       }
-      const __m256i s_lo = _mm256_set1_epi16(sc[2 * c]);
-      const __m256i s_hi = _mm256_set1_epi16(sc[2 * c + 1]);
+      const __m256i s_lo = _mm256_shuffle_epi8(sc, BroadcastI16Mask(2 * c));
+      const __m256i s_hi = _mm256_shuffle_epi8(sc, BroadcastI16Mask(2 * c + 1));
       for (int t = 0; t < T; ++t) {
         const int8_t* xp = xq[t] + b * 256 + c * 64;
         const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, LoadU256(xp)), s_lo);
@@ -238,10 +231,11 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
     for (int t = 0; t < T; ++t) {
       const float dx = xd[t][b];
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * dx), acc[t]);
-      acc_min[t] += dmin * dx * static_cast<float>(MinsDot(mn, bsums[t] + b * 16));
+      const __m256i summ = _mm256_madd_epi16(mins, LoadU256(bsums[t] + b * 16));
+      acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(dmin * dx), acc_min[t]);
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]) - acc_min[t];
+  for (int t = 0; t < T; ++t) out[t] = HSum(_mm256_sub_ps(acc[t], acc_min[t]));
 }
 
 // Q6_K super-blocks against Q8_K-style activations: sum d*s*(q-32)*x = d*(sum s*q*x - 32*sum s*bsum).
@@ -252,6 +246,13 @@ HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m2 = _mm256_set1_epi8(0x03);
+  // Shuffle masks: i16 lane 2k of a half into lanes 0..7, lane 2k+1 into lanes 8..15.
+  __m256i pair_mask[4];
+  for (int k = 0; k < 4; ++k) {
+    const auto lo = static_cast<int16_t>((4 * k) | ((4 * k + 1) << 8));
+    const auto hi = static_cast<int16_t>((4 * k + 2) | ((4 * k + 3) << 8));
+    pair_mask[k] = _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo));
+  }
   for (int64_t b = 0; b < nb; ++b) {
     const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + b;
     const float d = Fp16(blk->d);
@@ -274,10 +275,10 @@ HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
       q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-      const int8_t* s = blk->scales + 8 * h;
+      // Scales 8h..8h+7 in both halves; then pair k: lanes 0..7 = scale 8h+2k, lanes 8..15 = scale 8h+2k+1.
+      const __m256i sh = h == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xEE);
       __m256i sv[4];
-      for (int k = 0; k < 4; ++k)
-        sv[k] = _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]), _mm_set1_epi16(s[2 * k]));
+      for (int k = 0; k < 4; ++k) sv[k] = _mm256_shuffle_epi8(sh, pair_mask[k]);
       for (int t = 0; t < T; ++t) {
         const int8_t* xp = xq[t] + b * 256 + h * 128;
         for (int k = 0; k < 4; ++k) {

@@ -6,7 +6,10 @@
 //  * quantized weights: the activations are rounded to int8 blocks of B (32 or 256) values with step
 //    d = max|x_block| / 127, so each x moves by at most d/2:
 //    |y - ref| <= 1.001 * sum_c |W[r,c]| * d(block of c) / 2 + (cols * 2^-23 + 1e-6) * sum_c |W[r,c] x[t,c]|.
+#include "kernels/hwy_targets.h"  // the same SIMD target set as kernels/, before any Highway header
+
 #include <catch2/catch.hpp>
+#include <hwy/targets.h>
 
 #include <cmath>
 #include <cstring>
@@ -123,17 +126,24 @@ int64_t odd_cols(DType t) {
 }  // namespace
 
 TEST_CASE("matmul matches matmul_reference for every weight type, odd sizes, tokens and pools", "[kernels][matmul]") {
-  std::mt19937 rng(1234);
   ThreadPool pool2(2);
-  for (DType type : kAllTypes) {
-    const Matrix m = random_matrix(type, 37, odd_cols(type), rng);
-    for (int64_t n_tokens : {1, 3, 17}) {
-      const auto x = random_activations(n_tokens, m.cols, rng);
-      INFO(dtype_name(type) << " n_tokens=" << n_tokens);
-      check_against_reference(m, x, n_tokens, nullptr);
-      check_against_reference(m, x, n_tokens, &pool2);
+  // Every SIMD target compiled in and supported by this CPU (AVX2, AVX-512, portable EMU128), not only the best.
+  const auto targets = hwy::SupportedAndGeneratedTargets();
+  REQUIRE(!targets.empty());
+  for (int64_t target : targets) {
+    hwy::SetSupportedTargetsForTest(target);
+    std::mt19937 rng(1234);
+    for (DType type : kAllTypes) {
+      const Matrix m = random_matrix(type, 37, odd_cols(type), rng);
+      for (int64_t n_tokens : {1, 3, 17}) {
+        const auto x = random_activations(n_tokens, m.cols, rng);
+        INFO(hwy::TargetName(target) << " " << dtype_name(type) << " n_tokens=" << n_tokens);
+        check_against_reference(m, x, n_tokens, nullptr);
+        check_against_reference(m, x, n_tokens, &pool2);
+      }
     }
   }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 TEST_CASE("matmul with many rows per thread crosses the prefill row blocks", "[kernels][matmul]") {
