@@ -137,7 +137,8 @@ double normal_icdf(double p) {
 
 void ModelConfig::finish(const std::string& file) {
   auto bad = [&](const char* field, const std::string& msg) { config_fail(file, field, msg); };
-  if (vocab_size <= 0) bad("vocab_size", "must be positive");
+  // GGUF files often leave the vocabulary size to the embedding's shape; the loader fills it in then.
+  if (vocab_size < 0 || (vocab_size == 0 && !from_gguf)) bad("vocab_size", "must be positive");
   if (hidden <= 0) bad("hidden_size", "must be positive");
   if (n_layers <= 0 || n_layers > 100000) bad("num_hidden_layers", "out of range");
   if (n_heads <= 0) bad("num_attention_heads", "must be positive");
@@ -157,7 +158,7 @@ void ModelConfig::finish(const std::string& file) {
   if (arch == ModelArch::Gemma3n) {
     if (altup_inputs < 1) bad("altup_num_inputs", "must be at least 1");
     if (altup_active < 0 || altup_active >= altup_inputs) bad("altup_active_idx", "out of range");
-    if (laurel_rank <= 0) bad("laurel_rank", "must be positive");
+    if (laurel_rank < 0 || (laurel_rank == 0 && !from_gguf)) bad("laurel_rank", "must be positive");  // GGUF: from shapes
     if (per_layer_dim <= 0) bad("hidden_size_per_layer_input", "must be positive");
     if (per_layer_vocab <= 0) per_layer_vocab = vocab_size;
     if (n_kv_shared_layers < 0 || n_kv_shared_layers >= n_layers) bad("num_kv_shared_layers", "out of range");

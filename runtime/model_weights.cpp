@@ -147,6 +147,11 @@ ModelWeights bind_weights(const ModelSource& src, ModelConfig& cfg) {
   const bool gemma = cfg.arch != ModelArch::Llama;
   const bool g3n = cfg.arch == ModelArch::Gemma3n;
   const int64_t N = cfg.altup_inputs, P = cfg.per_layer_dim;
+  if (g3n && cfg.laurel_rank == 0) {
+    // GGUF does not record the LAuReL rank; the first layer's left matrix gives it.
+    const TensorView& t = src.require(nm.layer(0, "laurel.linear_left.weight", "laurel_l"));
+    if (t.shape.size() == 2 && t.shape[0] > 0 && t.shape[0] < (int64_t{1} << 20)) cfg.laurel_rank = static_cast<int>(t.shape[0]);
+  }
   w.layers.resize(cfg.n_layers);
   for (int l = 0; l < cfg.n_layers; ++l) {
     LayerWeights& L = w.layers[l];
