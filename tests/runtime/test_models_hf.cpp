@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "formats/model_source.h"
 #include "runtime/model.h"
 #include "tests/test_util.h"
 
@@ -314,4 +316,72 @@ TEST_CASE("load errors name the tensor, the file or the architecture", "[runtime
                     Catch::Contains("unsupported architecture") && Catch::Contains("MambaForCausalLM"));
 
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// Rewrites an HF checkpoint's tensors under new names (raw bytes kept) into a fresh safetensors file.
+void rewrite_checkpoint(const std::string& from_dir, const std::string& to_dir, const std::string& config_text,
+                        const std::function<std::string(const std::string&)>& rename) {
+  auto src = unicorn::open_model_source(from_dir);
+  json header = json::object();
+  std::string data;
+  for (const auto& t : src->tensors()) {
+    const char* dtype = t.dtype == unicorn::DType::F32 ? "F32" : t.dtype == unicorn::DType::BF16 ? "BF16" : "F16";
+    const size_t begin = data.size();
+    data.append(reinterpret_cast<const char*>(t.data), t.nbytes);
+    header[rename(t.name)] = {{"dtype", dtype}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  // A vision-tower tensor that the text model must ignore.
+  const float extra[4] = {1, 2, 3, 4};
+  header["model.vision_tower.patch_embed.weight"] = {{"dtype", "F32"}, {"shape", {2, 2}},
+                                                      {"data_offsets", {data.size(), data.size() + 16}}};
+  data.append(reinterpret_cast<const char*>(extra), 16);
+  std::string h = header.dump();
+  while (h.size() % 8 != 0) h += ' ';
+  std::filesystem::create_directories(to_dir);
+  std::ofstream f(to_dir + "/model.safetensors", std::ios::binary);
+  const uint64_t len = h.size();
+  f.write(reinterpret_cast<const char*>(&len), 8);
+  f.write(h.data(), static_cast<std::streamsize>(h.size()));
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  std::ofstream(to_dir + "/config.json") << config_text;
+}
+
+std::string replace_prefix(const std::string& name, const std::string& from, const std::string& to) {
+  return name.rfind(from, 0) == 0 ? to + name.substr(from.size()) : name;
+}
+
+}  // namespace
+
+TEST_CASE("multimodal Gemma checkpoints load their language model", "[runtime][hf]") {
+  const std::string tmp = unicorn::test::temp_dir("runtime-multimodal");
+  struct Case {
+    const char* fixture;
+    const char* arch;
+    const char* model_type;
+    const char* prefix;  // where the text model's "model." tensors move to
+  };
+  for (const Case& c : {Case{"gemma3n-tiny", "Gemma3nForConditionalGeneration", "gemma3n", "model.language_model."},
+                        Case{"gemma3-tiny", "Gemma3ForConditionalGeneration", "gemma3", "language_model.model."}}) {
+    const std::string dir = unicorn::test::shared_path(std::string("fixtures/hf/") + c.fixture);
+    if (dir.empty()) {
+      WARN("SKIPPED: ../shared/fixtures/hf/" << c.fixture << " is absent");
+      continue;
+    }
+    INFO(c.fixture);
+    json text = read_json(dir + "/config.json");
+    json wrapped = {{"architectures", {c.arch}}, {"model_type", c.model_type}, {"text_config", text},
+                    {"vision_config", json::object()}};
+    const std::string out = tmp + "/" + c.fixture;
+    rewrite_checkpoint(dir, out, wrapped.dump(), [&](const std::string& n) { return replace_prefix(n, "model.", c.prefix); });
+    auto model = Model::load(out, test_options());
+    CHECK_THAT(model->info().note, Catch::Contains("vision"));
+    const json ref = read_json(dir + "/ref.json");
+    const auto prompt = ids(ref["prompt_ids"]);
+    std::vector<float> got(prompt.size() * model->info().vocab_size);
+    model->forward(prompt, 0, got.data(), true);
+    CHECK(rel_l2(got, read_f32(dir + "/logits.f32")) < 1e-3);
+  }
+  std::filesystem::remove_all(tmp);
 }
