@@ -1,0 +1,156 @@
+// Tokenizer against llama.cpp's vocabulary test vectors (../shared/vocab) and the HF references of the
+// shakespeare models: every case must give exactly the reference ids.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/gguf.h"
+#include "runtime/tokenizer.h"
+#include "tests/test_util.h"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string gunzip(const std::string& path) {
+  const std::string cmd = "gzip -dc '" + path + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  REQUIRE(pclose(p) == 0);
+  return out;
+}
+
+struct Case {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+// .inp: texts each followed by "\n__ggml_vocab_test__\n"; .out: one line of ids per text.
+std::vector<Case> read_cases(const std::string& inp_path, const std::string& out_path) {
+  const std::string inp = read_file(inp_path);
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<Case> cases;
+  size_t pos = 0;
+  for (;;) {
+    const size_t hit = inp.find(sep, pos);
+    if (hit == std::string::npos) break;
+    cases.push_back({inp.substr(pos, hit - pos), {}});
+    pos = hit + sep.size();
+  }
+  std::ifstream out(out_path);
+  std::string line;
+  size_t i = 0;
+  while (std::getline(out, line)) {
+    REQUIRE(i < cases.size());
+    std::istringstream ls(line);
+    int32_t id;
+    while (ls >> id) cases[i].ids.push_back(id);
+    ++i;
+  }
+  REQUIRE(i == cases.size());
+  return cases;
+}
+
+std::string ids_str(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (int32_t id : ids) s += " " + std::to_string(id);
+  return s;
+}
+
+// Runs every case; returns the number that match. Mismatches are reported with both id lists.
+int run_cases(const unicorn::Tokenizer& tok, const std::vector<Case>& cases, bool parse_special, const std::string& name,
+              bool check_round_trip) {
+  int pass = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto got = tok.encode(cases[i].text, /*add_bos=*/false, parse_special);
+    if (got == cases[i].ids) {
+      ++pass;
+    } else {
+      UNSCOPED_INFO(name << " case " << i << " text '" << cases[i].text << "'\n  want:" << ids_str(cases[i].ids)
+                         << "\n  got: " << ids_str(got));
+    }
+    if (check_round_trip) {
+      CHECK(tok.decode(got) == cases[i].text);
+    }
+  }
+  WARN(name << ": " << pass << " / " << cases.size() << " cases match");
+  return pass;
+}
+
+void check_gguf_vocab(const std::string& name, bool round_trip) {
+  const std::string base = unicorn::test::shared_path("vocab/ggml-vocab-" + name + ".gguf");
+  if (base.empty()) UNICORN_SKIP("../shared/vocab/ggml-vocab-" << name << ".gguf is absent");
+  const auto cases = read_cases(base + ".inp", base + ".out");
+  unicorn::GgufReader reader(base);
+  const auto tok = unicorn::Tokenizer::from_metadata(reader.metadata());
+  const int pass = run_cases(*tok, cases, /*parse_special=*/false, name, round_trip);
+  CHECK(pass == static_cast<int>(cases.size()));
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer vectors: llama-spm", "[tokenizer]") { check_gguf_vocab("llama-spm", true); }
+TEST_CASE("tokenizer vectors: phi-3", "[tokenizer]") { check_gguf_vocab("phi-3", true); }
+TEST_CASE("tokenizer vectors: gpt-2", "[tokenizer]") { check_gguf_vocab("gpt-2", true); }
+TEST_CASE("tokenizer vectors: starcoder", "[tokenizer]") { check_gguf_vocab("starcoder", true); }
+TEST_CASE("tokenizer vectors: deepseek-coder", "[tokenizer]") { check_gguf_vocab("deepseek-coder", true); }
+TEST_CASE("tokenizer vectors: falcon", "[tokenizer]") { check_gguf_vocab("falcon", true); }
+
+TEST_CASE("tokenizer vectors: gemma3 tokenizer.json", "[tokenizer]") {
+  const std::string json_gz = unicorn::test::shared_path("vocab/gemma3-tokenizer.json.gz");
+  if (json_gz.empty()) UNICORN_SKIP("../shared/vocab/gemma3-tokenizer.json.gz is absent");
+  const std::string base = unicorn::test::shared_path("vocab/gemma3-tokenizer.json");
+  const std::string cfg_gz = unicorn::test::shared_path("vocab/gemma3-tokenizer_config.json.gz");
+  const auto cases = read_cases(json_gz.substr(0, json_gz.size() - 3) + ".inp", json_gz.substr(0, json_gz.size() - 3) + ".out");
+  (void)base;
+  const auto tok = unicorn::Tokenizer::from_hf_json(gunzip(json_gz), cfg_gz.empty() ? "" : gunzip(cfg_gz));
+  const int pass = run_cases(*tok, cases, /*parse_special=*/true, "gemma3", true);
+  CHECK(pass == static_cast<int>(cases.size()));
+  CHECK(tok->vocab_size() == 262145);  // 262,144 pieces + <image_soft_token>, as HF counts added tokens
+  CHECK(tok->bos_id() == 2);
+  CHECK(tok->add_bos_default());
+  const auto eot = tok->token_id("<end_of_turn>");
+  REQUIRE(eot.has_value());
+  CHECK(tok->is_eog(*eot));
+  CHECK(tok->is_eog(1));  // <eos>
+  // Special tokens written in the text are recognized only with parse_special.
+  const auto with = tok->encode("<start_of_turn>user\nhi<end_of_turn>", false, true);
+  REQUIRE(!with.empty());
+  CHECK(with.front() == *tok->token_id("<start_of_turn>"));
+  CHECK(with.back() == *eot);
+  const auto without = tok->encode("<start_of_turn>", false, false);
+  CHECK(std::find(without.begin(), without.end(), *tok->token_id("<start_of_turn>")) == without.end());
+  CHECK(!tok->chat_template().empty());
+}
+
+TEST_CASE("tokenizer: shakespeare models match HF prompt ids and greedy text", "[tokenizer]") {
+  for (const char* model : {"shakespeare-llama", "shakespeare-gemma3"}) {
+    const std::string dir = unicorn::test::shared_path(std::string("models/") + model);
+    if (dir.empty()) UNICORN_SKIP("../shared/models/" << model << " is absent");
+    const auto ref = nlohmann::json::parse(read_file(dir + "/ref.json"));
+    const auto tok = unicorn::Tokenizer::load(dir);
+    INFO(model);
+    CHECK(tok->add_bos_default());
+    const auto ids = tok->encode(ref["prompt"].get<std::string>(), tok->add_bos_default());
+    CHECK(ids == ref["prompt_ids"].get<std::vector<int32_t>>());
+    const auto greedy = ref["greedy_ids"].get<std::vector<int32_t>>();
+    CHECK(tok->decode(greedy) == ref["greedy_text"].get<std::string>());
+    std::string streamed;
+    for (int32_t id : greedy) streamed += tok->decode_token(id);
+    CHECK(streamed == ref["greedy_text"].get<std::string>());
+    CHECK(tok->eos_id() == 1);
+    CHECK(tok->is_eog(1));
+  }
+}
