@@ -65,6 +65,11 @@ void print_vulkan(const hal::VulkanReport& v) {
   std::printf("Vulkan  (%s%s)\n", v.status.c_str(),
               v.instance_version.empty() ? "" : (", instance " + v.instance_version).c_str());
   if (!v.detail.empty()) std::printf("  %s\n", v.detail.c_str());
+  if (v.status != "not-probed") {
+    std::string m;
+    for (const std::string& f : v.icd_manifests) m += " " + f;
+    std::printf("  driver manifests:%s\n", m.empty() ? " none" : m.c_str());
+  }
   if (v.status == "ok" && v.devices.empty()) std::printf("  no devices\n");
   for (size_t i = 0; i < v.devices.size(); ++i) {
     const hal::VulkanDevice& d = v.devices[i];

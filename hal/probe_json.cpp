@@ -83,7 +83,11 @@ json vulkan_json(const VulkanReport& v) {
                        {"uma", d.uma},
                        {"pci_address", d.pci ? json(d.pci->str()) : json(nullptr)}});
   }
-  return {{"status", v.status}, {"detail", v.detail}, {"instance_version", v.instance_version}, {"devices", devices}};
+  return {{"status", v.status},
+          {"detail", v.detail},
+          {"instance_version", v.instance_version},
+          {"icd_manifests", v.icd_manifests},
+          {"devices", devices}};
 }
 
 json drm_json(const DrmReport& r) {

@@ -36,14 +36,22 @@ void diagnose_vulkan(ProbeReport& r) {
         "rebuild with the Vulkan headers installed (libvulkan-dev) and -DUNICORN_VULKAN=ON");
     return;
   }
+  std::string manifests;
+  for (const std::string& m : v.icd_manifests) manifests += (manifests.empty() ? "" : ", ") + m;
   if (v.status == "no-loader") {
     add(r, "warning", "no_vulkan_loader", str_cat("no Vulkan loader: ", v.detail),
-        "install the Vulkan loader and drivers (Debian/Ubuntu: sudo apt install libvulkan1 mesa-vulkan-drivers)");
+        manifests.empty()
+            ? "install the Vulkan loader and drivers (Debian/Ubuntu: sudo apt install libvulkan1 mesa-vulkan-drivers)"
+            : str_cat("install the Vulkan loader (Debian/Ubuntu: sudo apt install libvulkan1); driver manifests are "
+                      "already installed: ", manifests));
     return;
   }
   if (v.status == "instance-failed") {
     add(r, "warning", "vulkan_instance_failed", str_cat("the Vulkan loader is present but ", v.detail),
-        "install a Vulkan driver (AMD/Intel: mesa-vulkan-drivers; NVIDIA: the NVIDIA driver's Vulkan ICD)");
+        manifests.empty()
+            ? "install a Vulkan driver (AMD/Intel: mesa-vulkan-drivers; NVIDIA: the NVIDIA driver's Vulkan ICD)"
+            : str_cat("driver manifests are installed (", manifests, ") but none could be loaded; run "
+                      "VK_LOADER_DEBUG=error,warn unicorn probe to see the loader's reason"));
     return;
   }
   if (v.devices.empty()) {

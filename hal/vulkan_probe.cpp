@@ -1,8 +1,10 @@
 #include "hal/vulkan_probe.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/error.h"
+#include "hal/sysfs_reader.h"
 
 #ifdef UNICORN_HAVE_VULKAN
 #define VK_NO_PROTOTYPES 1
@@ -22,10 +24,37 @@ std::string PciAddress::str() const {
   return buf;
 }
 
+std::vector<std::string> find_icd_manifests() {
+  std::vector<std::string> out;
+  for (const char* var : {"VK_DRIVER_FILES", "VK_ICD_FILENAMES"}) {
+    const char* v = std::getenv(var);
+    if (v == nullptr || *v == 0) continue;
+    std::string list = v;
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t colon = list.find(':', start);
+      const std::string item = list.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (!item.empty()) out.push_back(item);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    return out;  // an override replaces the search, as in the loader
+  }
+  std::vector<std::string> dirs = {"/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d", "/usr/share/vulkan/icd.d"};
+  if (const char* home = std::getenv("HOME")) dirs.push_back(std::string(home) + "/.local/share/vulkan/icd.d");
+  for (const std::string& d : dirs) {
+    for (const std::string& f : list_dir(d)) {
+      if (f.size() > 5 && f.compare(f.size() - 5, 5, ".json") == 0) out.push_back(d + "/" + f);
+    }
+  }
+  return out;
+}
+
 #ifndef UNICORN_HAVE_VULKAN
 
 VulkanReport probe_vulkan() {
   VulkanReport r;
+  r.icd_manifests = find_icd_manifests();
   r.status = "built-without-vulkan";
   r.detail = "this unicorn was built without Vulkan headers (UNICORN_VULKAN=OFF or not found)";
   return r;
@@ -268,6 +297,7 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, VkPhysicalDevice pd) 
 
 VulkanReport probe_vulkan() {
   VulkanReport r;
+  r.icd_manifests = find_icd_manifests();
   Loader l;
   // Kept loaded for the life of the process: ICDs may register handlers that outlive the instance.
   l.lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);

@@ -53,7 +53,13 @@ struct VulkanReport {
   std::string detail;            // dlerror(), VkResult, or why it was not probed
   std::string instance_version;  // "1.3.239"
   std::vector<VulkanDevice> devices;
+  // Driver (ICD) manifests the loader would read: VK_DRIVER_FILES / VK_ICD_FILENAMES when set, else the standard
+  // directories. Explains "no driver" answers: none installed, or installed but failing to load.
+  std::vector<std::string> icd_manifests;
 };
+
+// The ICD manifest files visible to a loader in this environment (see VulkanReport::icd_manifests).
+std::vector<std::string> find_icd_manifests();
 
 // Loads libvulkan.so.1 with dlopen (not linked, so the binary also runs where there is no loader), creates an
 // instance, reads every physical device and destroys the instance. Costs tens of milliseconds (drivers load).

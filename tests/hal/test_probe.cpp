@@ -441,6 +441,12 @@ TEST_CASE("probe: problems for nodes this user cannot open", "[probe]") {
   v.vulkan.devices.push_back(lvp);
   diagnose(v, std::nullopt);
   REQUIRE(find_problem(v, "only_software_vulkan"));
+  ProbeReport f;
+  f.vulkan.status = "instance-failed";
+  f.vulkan.icd_manifests = {"/usr/share/vulkan/icd.d/nvidia_icd.json"};
+  diagnose(f, std::nullopt);
+  REQUIRE(find_problem(f, "vulkan_instance_failed"));
+  CHECK(find_problem(f, "vulkan_instance_failed")->remedy.find("VK_LOADER_DEBUG") != std::string::npos);
   CHECK(v.has("vulkan"));
   CHECK_FALSE(v.has("gpu"));
 }
@@ -474,4 +480,16 @@ TEST_CASE("probe: this machine", "[probe]") {
 #ifdef UNICORN_HAVE_VULKAN
   CHECK(r.vulkan.status != "built-without-vulkan");
 #endif
+}
+
+TEST_CASE("probe: ICD manifest override follows the loader's variables", "[probe]") {
+  const char* old_files = std::getenv("VK_DRIVER_FILES");
+  const std::string saved = old_files ? old_files : "";
+  ::setenv("VK_DRIVER_FILES", "/a/one.json:/b/two.json", 1);
+  const std::vector<std::string> m = find_icd_manifests();
+  if (old_files) ::setenv("VK_DRIVER_FILES", saved.c_str(), 1);
+  else ::unsetenv("VK_DRIVER_FILES");
+  REQUIRE(m.size() == 2);
+  CHECK(m[0] == "/a/one.json");
+  CHECK(m[1] == "/b/two.json");
 }
