@@ -179,6 +179,24 @@ void convert_fixture(const std::string& dir, const std::string& out_path) {
     keep.push_back(std::move(v));
     w.add_tensor(name, unicorn::DType::F32, t.shape, keep.back().data(), keep.back().size() * 4);
   }
+  if (llama && rp.value("rope_type", "default") == "llama3") {
+    // llama.cpp keeps Llama 3 rope scaling as per-frequency divisors in rope_freqs.weight.
+    const double base = rp["rope_theta"], factor = rp["factor"], low = rp["low_freq_factor"];
+    const double high = rp["high_freq_factor"], old_ctx = rp["original_max_position_embeddings"];
+    std::vector<float> factors;
+    for (int i = 0; i < head_dim / 2; ++i) {
+      const float freq = 1.0f / static_cast<float>(std::pow(base, static_cast<float>(2 * i) / head_dim));
+      const double wavelen = 2 * M_PI / freq;
+      if (wavelen < old_ctx / high) factors.push_back(1.0f);
+      else if (wavelen > old_ctx / low) factors.push_back(static_cast<float>(factor));
+      else {
+        const double smooth = (old_ctx / wavelen - low) / (high - low);
+        factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
+      }
+    }
+    keep.push_back(std::move(factors));
+    w.add_tensor("rope_freqs.weight", unicorn::DType::F32, {head_dim / 2}, keep.back().data(), keep.back().size() * 4);
+  }
   if (g3n) {
     const int64_t n = static_cast<int64_t>(c["altup_num_inputs"]) - 1;
     w.add_tensor("altup_proj.weight", unicorn::DType::F32, {n, hidden, hidden}, altup[0].data(), altup[0].size() * 4);
@@ -232,6 +250,41 @@ TEST_CASE("HF fixtures converted to GGUF give transformers' logits", "[runtime][
     CHECK(err < 1e-3);
     CHECK(model->info().bos_id == ref["prompt_ids"][0].get<int>());
   }
+  std::filesystem::remove_all(tmp);
+}
+
+TEST_CASE("Llama 3 rope scaling: HF rope_parameters and GGUF rope_freqs agree", "[runtime][gguf]") {
+  const std::string dir = unicorn::test::shared_path("fixtures/hf/llama-tiny");
+  if (dir.empty()) UNICORN_SKIP("../shared/fixtures/hf/llama-tiny is absent");
+  const std::string tmp = unicorn::test::temp_dir("runtime-llama3-rope");
+  // Same weights; original context 64 puts the head's 8 frequencies on both sides of both thresholds.
+  json cfg = json::parse(std::ifstream(dir + "/config.json"));
+  cfg["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 10000.0}, {"factor", 8.0},
+                            {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                            {"original_max_position_embeddings", 64}};
+  const std::string hf = tmp + "/hf";
+  std::filesystem::create_directories(hf);
+  std::filesystem::copy_file(dir + "/model.safetensors", hf + "/model.safetensors");
+  std::ofstream(hf + "/config.json") << cfg.dump();
+  convert_fixture(hf, tmp + "/llama3.gguf");
+
+  unicorn::ModelOptions opts;
+  opts.threads = 2;
+  auto from_hf = unicorn::Model::load(hf, opts);
+  auto from_gguf = unicorn::Model::load(tmp + "/llama3.gguf", opts);
+  const json ref = json::parse(std::ifstream(dir + "/ref.json"));
+  std::vector<int32_t> toks = ref["prompt_ids"].get<std::vector<int32_t>>();
+  for (int i = 0; i < 40; ++i) toks.push_back((i * 7 + 3) % from_hf->info().vocab_size);  // reach far positions
+  const size_t vocab = from_hf->info().vocab_size;
+  std::vector<float> a(toks.size() * vocab), b(a.size());
+  from_hf->forward(toks, 0, a.data(), true);
+  from_gguf->forward(toks, 0, b.data(), true);
+  CHECK(rel_l2(b, a) < 1e-5);
+  // The scaling matters: the unscaled model gives different logits for the same tokens.
+  auto plain = unicorn::Model::load(dir, opts);
+  std::vector<float> c(a.size());
+  plain->forward(toks, 0, c.data(), true);
+  CHECK(rel_l2(c, a) > 1e-3);
   std::filesystem::remove_all(tmp);
 }
 
