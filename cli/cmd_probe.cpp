@@ -61,7 +61,8 @@ void print_cpu(const hal::CpuInfo& c) {
                                                                : format_bytes(c.memlock.bytes).c_str());
 }
 
-void print_vulkan(const hal::VulkanReport& v) {
+void print_vulkan(const hal::ProbeReport& r) {
+  const hal::VulkanReport& v = r.vulkan;
   std::printf("Vulkan  (%s%s)\n", v.status.c_str(),
               v.instance_version.empty() ? "" : (", instance " + v.instance_version).c_str());
   if (!v.detail.empty()) std::printf("  %s\n", v.detail.c_str());
@@ -90,6 +91,8 @@ void print_vulkan(const hal::VulkanReport& v) {
     std::printf("      integer dot product %s (4x8-bit accelerated %s); max shared memory %s; UMA %s; PCI %s\n",
                 yes_no(d.integer_dot_product), yes_no(d.integer_dot_product_8bit_accelerated),
                 format_bytes(d.max_shared_memory).c_str(), yes_no(d.uma), d.pci ? d.pci->str().c_str() : "unknown");
+    if (const hal::DrmGpu* g = hal::drm_gpu_for(r, d))
+      std::printf("      is the DRM GPU at %s (%s)\n", g->pci_address.c_str(), g->display_name().c_str());
     if (!d.cooperative_matrix) {
       std::printf("      cooperative matrix (VK_KHR_cooperative_matrix): no\n");
     } else {
@@ -165,7 +168,7 @@ void print_report(const hal::ProbeReport& r) {
   if (r.source == "this machine") std::printf("unicorn probe  (source: this machine)\n\n");
   else std::printf("unicorn probe  (source: %s -- a recording, NOT this machine)\n\n", r.source.c_str());
   print_cpu(r.cpu);
-  print_vulkan(r.vulkan);
+  print_vulkan(r);
   print_drm(r.drm);
   print_xdna(r.xdna);
   std::printf("Problems\n");

@@ -47,7 +47,8 @@ json cpu_json(const CpuInfo& c) {
   return j;
 }
 
-json vulkan_json(const VulkanReport& v) {
+json vulkan_json(const ProbeReport& r) {
+  const VulkanReport& v = r.vulkan;
   json devices = json::array();
   for (const VulkanDevice& d : v.devices) {
     json heaps = json::array();
@@ -81,7 +82,8 @@ json vulkan_json(const VulkanReport& v) {
                        {"cooperative_matrix_shapes", shapes},
                        {"max_shared_memory", d.max_shared_memory},
                        {"uma", d.uma},
-                       {"pci_address", d.pci ? json(d.pci->str()) : json(nullptr)}});
+                       {"pci_address", d.pci ? json(d.pci->str()) : json(nullptr)},
+                       {"drm_gpu", drm_gpu_for(r, d) != nullptr}});
   }
   return {{"status", v.status},
           {"detail", v.detail},
@@ -188,7 +190,7 @@ nlohmann::json report_to_json(const ProbeReport& r) {
           {"recorded", r.source != "this machine"},
           {"available", available},
           {"cpu", cpu_json(r.cpu)},
-          {"vulkan", vulkan_json(r.vulkan)},
+          {"vulkan", vulkan_json(r)},
           {"drm", drm_json(r.drm)},
           {"npu", xdna_json(r.xdna)},
           {"problems", problems},

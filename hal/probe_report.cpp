@@ -244,6 +244,15 @@ void plan(ProbeReport& r, std::optional<uint64_t> model_bytes) {
 
 }  // namespace
 
+const DrmGpu* drm_gpu_for(const ProbeReport& report, const VulkanDevice& device) {
+  if (!device.pci) return nullptr;
+  const std::string addr = device.pci->str();
+  for (const DrmGpu& g : report.drm.gpus) {
+    if (g.pci_address == addr) return &g;
+  }
+  return nullptr;
+}
+
 bool ProbeReport::has(std::string_view what) const {
   if (what == "cpu") return true;
   if (what == "vulkan") return vulkan.status == "ok" && !vulkan.devices.empty();

@@ -67,6 +67,9 @@ struct ProbeOptions {
   bool vulkan = true;
 };
 
+// The DRM GPU at a Vulkan device's PCI address (VK_EXT_pci_bus_info), or nullptr when unknown or absent.
+const DrmGpu* drm_gpu_for(const ProbeReport& report, const VulkanDevice& device);
+
 // Probes everything (tens of milliseconds, mostly Vulkan driver loading), then diagnose(). Never throws for missing
 // hardware; only for malformed recorded input.
 ProbeReport run_probe(const ProbeOptions& options);

@@ -6,17 +6,9 @@
 #include <sstream>
 #include <system_error>
 
-#include "hal/probe_roots.h"
 
 namespace unicorn::hal {
 namespace fs = std::filesystem;
-
-std::string ProbeRoots::describe() const {
-  if (!recorded()) return "this machine";
-  std::string s = "recorded tree (sys=" + sys + ", dev=" + dev + ", proc=" + proc;
-  if (!ioctl_answers.empty()) s += ", ioctl answers=" + ioctl_answers;
-  return s + ")";
-}
 
 std::optional<std::string> read_trimmed(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

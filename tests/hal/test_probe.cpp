@@ -493,3 +493,22 @@ TEST_CASE("probe: ICD manifest override follows the loader's variables", "[probe
   CHECK(m[0] == "/a/one.json");
   CHECK(m[1] == "/b/two.json");
 }
+
+TEST_CASE("probe: a Vulkan device links to its DRM GPU by PCI address", "[probe]") {
+  ProbeReport r = probe_tree("phoenix-laptop");
+  VulkanDevice radv;
+  radv.name = "AMD Radeon 780M (RADV GFX1103_R1)";
+  radv.type = "integrated-gpu";
+  radv.pci = PciAddress{0, 0xc4, 0, 0};
+  r.vulkan.status = "ok";
+  r.vulkan.devices.push_back(radv);
+  const DrmGpu* g = drm_gpu_for(r, r.vulkan.devices[0]);
+  REQUIRE(g);
+  CHECK(g->display_name() == "AMD Radeon 780M Graphics");
+  CHECK(report_to_json(r).at("vulkan").at("devices").at(0).at("drm_gpu") == true);
+  r.vulkan.devices[0].pci = PciAddress{0, 0xc5, 0, 0};
+  CHECK_FALSE(drm_gpu_for(r, r.vulkan.devices[0]));
+  r.vulkan.devices[0].pci.reset();
+  CHECK_FALSE(drm_gpu_for(r, r.vulkan.devices[0]));
+  CHECK(PciAddress{0x1, 0x3, 0x1f, 0x7}.str() == "0001:03:1f.7");
+}
