@@ -108,6 +108,15 @@ HWY_INLINE float HSum(__m256 v) {
 HWY_INLINE float Fp16(uint16_t h) { return _cvtsh_ss(h); }
 HWY_INLINE __m256i LoadU256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Decode streams the weights from DRAM; asking for the bytes ~1 KiB ahead keeps them in flight while the current
+// blocks are multiplied (the hardware prefetcher alone overlaps loading and multiplying only partly). Prefetches
+// past the end of the matrix are harmless (they never fault).
+template <int kBlockBytes>
+HWY_INLINE void PrefetchAhead(const void* block) {
+  const char* p = static_cast<const char*>(block) + 1024;
+  for (int off = 0; off < kBlockBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // Sum over pairs of u8 * i8 products -> 8 x i32 (each lane: 4 products). u <= 128 and |s| <= 127 keep the
 // intermediate i16 pair sums below saturation.
 HWY_INLINE __m256i MulSumU8I8(__m256i u, __m256i s) {
@@ -132,12 +141,14 @@ HWY_INLINE void DotQ32(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
     float dw;
     if constexpr (kQ4) {
       const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
+      if (b % 2 == 0) PrefetchAhead<64>(blk);
       const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
       const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
       wv = _mm256_sub_epi8(nib, eight);
       dw = Fp16(blk->d);
     } else {
       const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
+      PrefetchAhead<34>(blk);
       wv = LoadU256(blk->qs);
       dw = Fp16(blk->d);
     }
@@ -151,24 +162,26 @@ HWY_INLINE void DotQ32(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
   for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
 }
 
-// The 8 scales and 8 mins (6 bits each) of a Q4_K/Q5_K super-block as 16 x i16: lanes 0..7 scales, 8..15 mins.
-// Kept in registers: going through bytes on the stack costs a store-forwarding stall per super-block.
+// The 8 scales and 8 mins (6 bits each) of a Q4_K/Q5_K super-block as bytes [sc0..7, mn0..7], in both 128-bit
+// halves. From the packing (see quant/blocks.h), as four 32-bit groups of four bytes:
+//   sc0..3 = s0..3 & 63             sc4..7 = (s8..11 & 15) | ((s0..3 >> 6) << 4)
+//   mn0..3 = s4..7 & 63             mn4..7 = (s8..11 >> 4) | ((s4..7 >> 6) << 4)
+// computed in vector registers (a scalar unpack costs ~20 instructions and a store-forwarding stall).
+// Reads 16 bytes at s: the 12 scale bytes and 4 bytes of what follows them in the block (ignored).
 HWY_INLINE __m256i UnpackKScales(const uint8_t* s) {
-  uint32_t u0, u1, u2;
-  std::memcpy(&u0, s, 4);
-  std::memcpy(&u1, s + 4, 4);
-  std::memcpy(&u2, s + 8, 4);
-  const uint64_t sc_lo = u0 & 0x3f3f3f3fu;
-  const uint64_t mn_lo = u1 & 0x3f3f3f3fu;
-  const uint64_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 & 0xc0c0c0c0u) >> 2);
-  const uint64_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 & 0xc0c0c0c0u) >> 2);
-  const __m128i bytes = _mm_set_epi64x(static_cast<int64_t>(mn_lo | (mn_hi << 32)),
-                                       static_cast<int64_t>(sc_lo | (sc_hi << 32)));
-  return _mm256_cvtepu8_epi16(bytes);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  // Groups [s0..3, s8..11, s4..7, s8..11] -> low parts; [0, s0..3, 0, s4..7] -> high bits.
+  const __m128i lo_src = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));
+  const __m128i hi_src = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(lo_src, _mm_setr_epi32(0, 0, 0, 4)),
+                                   _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  // (b >> 6) << 4 per byte == (b & 0xC0) >> 2, which never crosses a byte inside a 32-bit shift.
+  const __m128i hi = _mm_srli_epi32(_mm_and_si128(hi_src, _mm_set1_epi8(static_cast<char>(0xC0))), 2);
+  return _mm256_broadcastsi128_si256(_mm_or_si128(lo, hi));
 }
 
-// Shuffle masks that broadcast i16 lane j of a 128-bit half to all 8 lanes of both halves.
-HWY_INLINE __m256i BroadcastI16Mask(int j) { return _mm256_set1_epi16(static_cast<int16_t>((2 * j) | ((2 * j + 1) << 8))); }
+// Shuffle mask: i16 lanes all = byte j of a 128-bit half, zero-extended.
+HWY_INLINE __m256i BroadcastByteMask(int j) { return _mm256_set1_epi16(static_cast<int16_t>(j | 0x8000)); }
 
 // Q4_K (kQ5 = false) / Q5_K (kQ5 = true) super-blocks against Q8_K-style activations:
 // sum_j (d sc_j q - dmin m_j) . x = d dx sum_j sc_j (q . xq)_j - dmin dx sum_j m_j (bsum_2j + bsum_2j+1).
@@ -182,9 +195,10 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
   }
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i one = _mm256_set1_epi8(1);
-  // Duplicates min j into i16 lanes 2j, 2j+1 (mins 0..3 in the low half, 4..7 in the high half).
-  const __m256i dup_mins = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7,  //
-                                            8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+  // Min j (byte 8 + j) zero-extended into i16 lanes 2j, 2j+1 (mins 0..3 in the low half, 4..7 in the high half),
+  // to pair with the 16 bsums of a super-block.
+  const __m256i dup_mins = _mm256_setr_epi8(8, -1, 8, -1, 9, -1, 9, -1, 10, -1, 10, -1, 11, -1, 11, -1,  //
+                                            12, -1, 12, -1, 13, -1, 13, -1, 14, -1, 14, -1, 15, -1, 15, -1);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* qs;
     const uint8_t* scales;
@@ -192,6 +206,7 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kQ5) {
       const auto* blk = reinterpret_cast<const quant::BlockQ5_K*>(row) + b;
+      PrefetchAhead<sizeof(quant::BlockQ5_K)>(blk);
       qs = blk->qs;
       scales = blk->scales;
       d16 = blk->d;
@@ -199,6 +214,7 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
       hbits = LoadU256(blk->qh);
     } else {
       const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b;
+      PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
       qs = blk->qs;
       scales = blk->scales;
       d16 = blk->d;
@@ -206,8 +222,7 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
     }
     const float d = Fp16(d16), dmin = Fp16(dmin16);
     const __m256i sm = UnpackKScales(scales);
-    const __m256i sc = _mm256_permute4x64_epi64(sm, 0x44);    // scales in both halves
-    const __m256i mins = _mm256_shuffle_epi8(_mm256_permute4x64_epi64(sm, 0xEE), dup_mins);
+    const __m256i mins = _mm256_shuffle_epi8(sm, dup_mins);
     __m256i sumi[T];
     for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
@@ -219,8 +234,8 @@ HWY_INLINE void DotQ45K(const uint8_t* row, int64_t nb, const int8_t* const* xq,
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
         hbits = _mm256_srli_epi16(hbits, 2);
       }
-      const __m256i s_lo = _mm256_shuffle_epi8(sc, BroadcastI16Mask(2 * c));
-      const __m256i s_hi = _mm256_shuffle_epi8(sc, BroadcastI16Mask(2 * c + 1));
+      const __m256i s_lo = _mm256_shuffle_epi8(sm, BroadcastByteMask(2 * c));
+      const __m256i s_hi = _mm256_shuffle_epi8(sm, BroadcastByteMask(2 * c + 1));
       for (int t = 0; t < T; ++t) {
         const int8_t* xp = xq[t] + b * 256 + c * 64;
         const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, LoadU256(xp)), s_lo);
@@ -255,6 +270,7 @@ HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
   }
   for (int64_t b = 0; b < nb; ++b) {
     const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + b;
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
     const float d = Fp16(blk->d);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
     __m256i sumi[T];
