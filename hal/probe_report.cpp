@@ -265,7 +265,9 @@ bool ProbeReport::has(std::string_view what) const {
   }
   if (what == "npu") {
     return std::any_of(xdna.npus.begin(), xdna.npus.end(),
-                       [](const XdnaNpu& n) { return n.driver == "amdxdna" && n.access.ok(); });
+                       [](const XdnaNpu& n) {
+                         return n.driver == "amdxdna" && n.access.ok() && n.answers && n.query_error.empty();
+                       });
   }
   fail("unknown device kind '", what, "' (expected cpu, vulkan, gpu or npu)");
 }

@@ -56,7 +56,7 @@ struct ProbeReport {
 
   // --require: "cpu", "vulkan" (any Vulkan device, software included), "gpu" (a hardware GPU: a non-CPU Vulkan
   // device, or when Vulkan was not probed a GPU whose driver is bound and render node is usable), "npu" (an NPU
-  // bound to amdxdna whose accel node this user can open). Throws Error for any other name.
+  // bound to amdxdna whose accel node this user can open and whose driver answered). Throws Error otherwise.
   bool has(std::string_view what) const;
 };
 

@@ -389,7 +389,18 @@ TEST_CASE("probe: malformed recorded answers are an error naming the file", "[pr
   const XdnaReport x = probe_xdna(roots);
   REQUIRE(x.npus.size() == 1);
   CHECK(x.npus[0].query_error.find("accel0.json") != std::string::npos);
+  CHECK_FALSE(x.npus[0].answers);
   fs::remove_all(dir);
+
+  // Without recorded answers the placeholder node is never opened, and the NPU does not count as usable.
+  ProbeOptions o;
+  o.roots = tree("phoenix-laptop");
+  o.roots.ioctl_answers.clear();
+  const ProbeReport r = run_probe(o);
+  REQUIRE(r.xdna.npus.size() == 1);
+  CHECK(r.xdna.npus[0].query_error.find("not a character device") != std::string::npos);
+  CHECK_FALSE(r.has("npu"));
+  CHECK(find_problem(r, "npu_query_failed"));
 }
 
 TEST_CASE("probe: problems for nodes this user cannot open", "[probe]") {
