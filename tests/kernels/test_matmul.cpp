@@ -216,3 +216,22 @@ TEST_CASE("matmul rejects bad matrices with clear errors", "[kernels][matmul]") 
   CHECK_NOTHROW(matmul(tv, x64.data(), 1, y.data(), nullptr));
   CHECK_NOTHROW(matmul(tv, x64.data(), 0, y.data(), nullptr));
 }
+
+TEST_CASE("matmul_reference agrees with quant::dot_reference row by row", "[kernels][matmul]") {
+  // Two independently written scalar references (double sums of the same dequantized values) must agree to float
+  // rounding of the result, so the reference the fast kernels are judged by is itself checked.
+  std::mt19937 rng(5);
+  for (DType type : kAllTypes) {
+    const Matrix m = random_matrix(type, 9, odd_cols(type), rng);
+    const auto x = random_activations(2, m.cols, rng);
+    std::vector<float> ref(static_cast<size_t>(2 * m.rows));
+    matmul_reference(m.view(), x.data(), 2, ref.data(), nullptr);
+    const uint64_t row_bytes = dtype_row_bytes(type, static_cast<uint64_t>(m.cols));
+    for (int64_t t = 0; t < 2; ++t)
+      for (int64_t r = 0; r < m.rows; ++r) {
+        const float want = quant::dot_reference(type, m.bytes.data() + r * row_bytes, x.data() + t * m.cols, m.cols);
+        INFO(dtype_name(type) << " token " << t << " row " << r);
+        CHECK(ref[t * m.rows + r] == Approx(want).epsilon(1e-6).margin(1e-6));
+      }
+  }
+}
