@@ -132,7 +132,9 @@ class CpuModel final : public Model {
     for (int64_t r = 0; r < rows; ++r)
       ops::rmsnorm(x + r * dim, w.empty() ? nullptr : w.data(), dim, eps_, cfg_.norm_adds_one, out + r * dim);
   }
-  void matmul(const TensorView& w, const float* x, int n, float* y) { kernels::matmul(w, x, n, y, pool_.get()); }
+  void matmul(const kernels::WeightMatrix& w, const float* x, int n, float* y) {
+    kernels::matmul(w, x, n, y, pool_.get());
+  }
   void embed(std::span<const int32_t> tokens);
   void layer_standard(int l, int n, int pos);
   void layer_gemma3n(int l, int n, int pos);

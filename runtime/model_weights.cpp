@@ -23,24 +23,34 @@ class Binder {
 
   const TensorView* find(const std::string& name) const { return src_.find(name); }
 
-  TensorView matrix(const std::string& name, int64_t rows, int64_t cols) {
+  kernels::WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
     const TensorView& t = src_.require(name);
     check_shape(t, {rows, cols});
-    if (!kernels::matmul_supports(t.dtype))
-      throw Error(str_cat("tensor type ", dtype_name(t.dtype), " is not supported for matrix products"),
-                  Error::Context{src_.path(), name, ""});
-    count(t);
-    return t;
+    return weight_matrix(t);
   }
 
-  TensorView stacked(const std::string& name, int64_t n, int64_t rows, int64_t cols) {
+  // The n matrices [rows, cols] of a stacked [n, rows, cols] tensor.
+  std::vector<kernels::WeightMatrix> stacked(const std::string& name, int64_t n, int64_t rows, int64_t cols) {
     const TensorView& t = src_.require(name);
     check_shape(t, {n, rows, cols});
-    if (!kernels::matmul_supports(t.dtype) || dtype_row_bytes(t.dtype, cols) * rows * n != t.nbytes)
-      throw Error(str_cat("tensor type ", dtype_name(t.dtype), " is not usable for stacked matrices"),
-                  Error::Context{src_.path(), name, ""});
-    count(t);
-    return t;
+    const kernels::WeightMatrix all = weight_matrix(t);  // [n * rows, cols]
+    std::vector<kernels::WeightMatrix> out;
+    const uint64_t bytes = dtype_row_bytes(t.dtype, static_cast<uint64_t>(cols)) * static_cast<uint64_t>(rows);
+    for (int64_t i = 0; i < n; ++i) out.push_back({all.dtype, all.data + bytes * static_cast<uint64_t>(i), rows, cols});
+    return out;
+  }
+
+  kernels::WeightMatrix weight_matrix(const TensorView& t) {
+    if (!kernels::matmul_supports(t.dtype))
+      throw Error(str_cat("tensor type ", dtype_name(t.dtype), " is not supported for matrix products"),
+                  Error::Context{src_.path(), t.name, ""});
+    try {
+      kernels::WeightMatrix m = kernels::as_weight_matrix(t);  // checks byte size against shape and type
+      count(t);
+      return m;
+    } catch (const Error& e) {
+      throw e.with_file(src_.path());
+    }
   }
 
   std::vector<float> floats(const std::string& name, const std::vector<int64_t>& shape) {
@@ -79,16 +89,6 @@ class Binder {
   std::set<const uint8_t*> seen_;
   uint64_t bytes_ = 0;
 };
-
-// Slice i of a stacked [n, rows, cols] tensor as its own [rows, cols] view.
-TensorView slice3(const TensorView& t, int64_t i) {
-  TensorView v = t;
-  v.name = str_cat(t.name, "[", i, "]");
-  v.shape = {t.shape[1], t.shape[2]};
-  v.nbytes = t.nbytes / static_cast<uint64_t>(t.shape[0]);
-  v.data = t.data + v.nbytes * static_cast<uint64_t>(i);
-  return v;
-}
 
 // Tensor names of one container flavour.
 struct Names {
@@ -209,8 +209,7 @@ ModelWeights bind_weights(const ModelSource& src, ModelConfig& cfg) {
       // The converter stacks the N - 1 projections into one [N - 1, hidden, hidden] tensor.
       for (const auto& [name, out] : {std::pair{"altup_proj.weight", &w.altup_proj},
                                       std::pair{"altup_unembd_proj.weight", &w.altup_unembed}}) {
-        const TensorView t = b.stacked(name, N - 1, H, H);
-        for (int64_t i = 0; i < N - 1; ++i) out->push_back(slice3(t, i));
+        *out = b.stacked(name, N - 1, H, H);
       }
     } else {
       for (int64_t i = 0; i + 1 < N; ++i) {

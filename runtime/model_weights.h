@@ -6,18 +6,20 @@
 
 #include "formats/model_source.h"
 #include "formats/tensor.h"
+#include "kernels/matmul.h"
 #include "runtime/model_config.h"
 
 namespace unicorn {
 
-// Weights of one decoder layer. Matrices are views into the mapped file ([out, in], used in place); the small
-// vectors and coefficient matrices are converted to float once.
+// Weights of one decoder layer. Matrices are views into the mapped file ([out, in], used in place, checked once
+// here so the per-token matmuls do no validation); the small vectors and coefficient matrices are floats.
 struct LayerWeights {
-  TensorView wq, wk, wv, wo;  // wk/wv are empty (data == nullptr) for layers that share another layer's KV
-  TensorView w_gate, w_up, w_down;
+  using Matrix = kernels::WeightMatrix;
+  Matrix wq, wk, wv, wo;  // wk/wv are empty (data == nullptr) for layers that share another layer's KV
+  Matrix w_gate, w_up, w_down;
   std::vector<float> attn_norm, post_attn_norm, ffn_norm, post_ffn_norm, q_norm, k_norm;
   // Gemma 3n.
-  TensorView laurel_left, laurel_right, per_layer_gate, per_layer_proj;
+  Matrix laurel_left, laurel_right, per_layer_gate, per_layer_proj;
   std::vector<float> laurel_norm, per_layer_post_norm;
   std::vector<float> altup_router_norm, altup_router;  // router: [altup_inputs, hidden]
   std::vector<float> altup_predict;                    // [altup_inputs^2, altup_inputs]
@@ -27,16 +29,17 @@ struct LayerWeights {
 
 // ModelWeights: views into the ModelSource it was bound from (which must outlive it); immutable after bind.
 struct ModelWeights {
-  TensorView embed;       // [vocab, hidden]
-  TensorView lm_head;     // [vocab, hidden] (the embedding itself when tied)
+  using Matrix = kernels::WeightMatrix;
+  Matrix embed;           // [vocab, hidden]
+  Matrix lm_head;         // [vocab, hidden] (the embedding itself when tied)
   std::vector<float> final_norm;
   std::vector<LayerWeights> layers;
   std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight (Llama 3 scaling baked as divisors), or empty
   // Gemma 3n.
-  TensorView per_layer_embed;            // [per_layer_vocab, n_layers * per_layer_dim]
-  TensorView per_layer_model_proj;       // [n_layers * per_layer_dim, hidden]
+  Matrix per_layer_embed;                // [per_layer_vocab, n_layers * per_layer_dim]
+  Matrix per_layer_model_proj;           // [n_layers * per_layer_dim, hidden]
   std::vector<float> per_layer_proj_norm;
-  std::vector<TensorView> altup_proj, altup_unembed;  // altup_inputs - 1 matrices [hidden, hidden] each
+  std::vector<Matrix> altup_proj, altup_unembed;  // altup_inputs - 1 matrices [hidden, hidden] each
   uint64_t bytes = 0;                    // stored bytes of every tensor bound
 };
 
