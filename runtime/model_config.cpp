@@ -377,11 +377,8 @@ ModelConfig config_from_gguf(const Metadata& m, const std::string& file) {
   c.n_kv_heads = opt_key_int("attention.head_count_kv", c.n_heads);
   c.head_dim = opt_key_int("attention.key_length", c.n_heads > 0 ? c.hidden / c.n_heads : 0);
   c.max_ctx = opt_key_int("context_length", 2048);
-  c.vocab_size = opt_key_int("vocab_size", 0);  // filled from the embedding rows by the loader when absent
-  if (c.vocab_size == 0) {
-    if (const MetaValue* t = m.find("tokenizer.ggml.tokens"); t != nullptr && t->type == MetaType::ARRAY)
-      c.vocab_size = static_cast<int>(t->as_array().items.size());
-  }
+  // Filled from the embedding's rows by the loader when absent (the token list may be shorter than the table).
+  c.vocab_size = opt_key_int("vocab_size", 0);
   if (const MetaValue* ff = m.find(p + "feed_forward_length")) {
     if (ff->type == MetaType::ARRAY) {
       for (const auto& e : ff->as_array().items) c.ffn.push_back(checked_int(e.as_int(), file, p + "feed_forward_length"));
