@@ -518,12 +518,20 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
   } else {
     if (cfg.final_softcap > 0) out.set(a + "final_logit_softcapping", MetaValue::f32(static_cast<float>(cfg.final_softcap)));
     out.set(a + "attention.sliding_window", u32(cfg.sliding_window));
+    // Beyond convert_hf_to_gguf.py: the per-layer pattern and the local rope base, which llama.cpp hard-codes for
+    // gemma3 (every 6th layer global, base 10000) and ignores here; Unicorn's runtime reads them, so checkpoints
+    // with another pattern (e.g. the test fixtures) stay exact in GGUF.
+    std::vector<MetaValue> pattern;
+    for (bool sliding : cfg.layer_sliding) pattern.push_back(MetaValue::boolean(sliding));
+    out.set(a + "attention.sliding_window_pattern", MetaValue::array(MetaType::BOOL, std::move(pattern)));
+    out.set(a + "rope.freq_base_swa", MetaValue::f32(static_cast<float>(cfg.rope_local.theta)));
     for (size_t i = 0; i < cfg.layer_sliding.size(); ++i) {
       if (cfg.layer_sliding[i] != ((i + 1) % 6 != 0)) {
         plan.notes.push_back("llama.cpp assumes every 6th gemma3 layer is global; this model's layer pattern differs");
         break;
       }
     }
+    if (cfg.rope_local.theta != 10000.0) plan.notes.push_back("llama.cpp assumes a local rope base of 10000 for gemma3");
     if (cfg.query_scale > 0 && std::abs(cfg.query_scale * std::sqrt(double(cfg.head_dim)) - 1.0) > 1e-6) {
       plan.notes.push_back("query_pre_attn_scalar differs from head_dim; llama.cpp scales queries by 1/sqrt(head_dim)");
     }
