@@ -140,6 +140,15 @@ uint64_t nbytes_innermost_first(DType dtype, const std::vector<uint64_t>& dims, 
   for (size_t i = 1; i < dims.size(); ++i) {
     if (__builtin_mul_overflow(n, dims[i], &n)) fail_in(ctx, "tensor byte size overflows");
   }
+  // With a zero dim the byte size is 0 whatever the others are; bound them anyway so that every partial product
+  // TensorView::elements() forms fits in int64.
+  uint64_t nonzero_product = 1;
+  for (uint64_t d : dims) {
+    if (d != 0 && (__builtin_mul_overflow(nonzero_product, d, &nonzero_product) ||
+                   nonzero_product > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+      fail_in(ctx, "element count overflows");
+    }
+  }
   if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) fail_in(ctx, "tensor byte size overflows");
   return n;
 }

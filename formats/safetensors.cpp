@@ -129,10 +129,15 @@ void SafetensorsReader::parse_bytes(std::span<const uint8_t> bytes) {
     if (shape_it->size() > kMaxRank) fail_in(shape_ctx, "rank ", shape_it->size(), " exceeds the limit of ", kMaxRank);
     std::vector<int64_t> shape;
     uint64_t elements = 1;
+    uint64_t nonzero_product = 1;  // bounds every partial product TensorView::elements() can form
     for (const json& d : *shape_it) {
       const uint64_t dim = json_uint(d, shape_ctx, "dimension");
       shape.push_back(static_cast<int64_t>(dim));
-      if (__builtin_mul_overflow(elements, dim, &elements)) fail_in(shape_ctx, "element count overflows");
+      if (dim != 0 && (__builtin_mul_overflow(nonzero_product, dim, &nonzero_product) ||
+                       nonzero_product > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+        fail_in(shape_ctx, "element count overflows");
+      }
+      elements *= dim;  // <= nonzero_product, so it cannot overflow
     }
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(elements, uint64_t{dtype_traits(*dtype).block_bytes}, &nbytes) ||

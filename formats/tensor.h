@@ -24,7 +24,12 @@ struct TensorView {
     return n;
   }
   int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
-  int64_t rows() const { return shape.empty() ? 1 : elements() / cols(); }
+  // Product of all but the innermost dim (computed directly so a zero-width tensor does not divide by zero).
+  int64_t rows() const {
+    int64_t n = 1;
+    for (size_t i = 0; i + 1 < shape.size(); ++i) n *= shape[i];
+    return n;
+  }
 };
 
 }  // namespace unicorn

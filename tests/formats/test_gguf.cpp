@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/half.h"
 #include "formats/gguf.h"
+#include "formats/safetensors.h"
 #include "formats/model_source.h"
 #include "tests/formats/format_test_util.h"
 #include "tests/test_util.h"
@@ -398,6 +399,9 @@ TEST_CASE("gguf: v2 files parse; v1, bad magic and corrupt headers are refused c
   SECTION("dims overflow") {
     expect_error([&] { parse(one_tensor(3, {uint64_t(1) << 40, uint64_t(1) << 40, 1}, 0, 0, 4)); }, "overflows");
   }
+  SECTION("element count overflow hidden by a zero dim") {
+    expect_error([&] { parse(one_tensor(3, {0, uint64_t(1) << 40, uint64_t(1) << 40}, 0, 0, 4)); }, "element count");
+  }
   SECTION("data past end") { expect_error([&] { parse(one_tensor(1, {8}, 0, 0, 16)); }, "runs past the data section"); }
   SECTION("unaligned offset") { expect_error([&] { parse(one_tensor(1, {1}, 0, 4, 64)); }, "not a multiple of the alignment"); }
   SECTION("huge offset") {
@@ -417,4 +421,27 @@ TEST_CASE("gguf: v2 files parse; v1, bad magic and corrupt headers are refused c
     b.str("a").put<uint32_t>(1).put<uint64_t>(1).put<uint32_t>(0).put<uint64_t>(32);
     expect_error([&] { parse(b.b); }, "duplicate tensor name");
   }
+}
+
+TEST_CASE("gguf/safetensors: the committed fuzz seeds are valid files", "[gguf][safetensors]") {
+  namespace fs = std::filesystem;
+  const fs::path seeds = fs::path(unicorn::test::test_data("")) / ".." / "fuzz" / "seeds";
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(seeds / "fuzz_gguf")) {
+    INFO(e.path());
+    GgufReader r(e.path().string());
+    ++n;
+    if (e.path().filename() == "v3.gguf") {
+      CHECK(r.metadata().get("tokenizer.ggml.tokens").as_array().items.size() == 3);
+      CHECK(r.metadata().get("nested").as_array().items[0].as_array().items[1].as_int() == -1);
+      CHECK(r.find("a")->shape == std::vector<int64_t>{2, 4});
+      CHECK(r.find("q")->dtype == DType::Q8_0);
+    }
+  }
+  for (const auto& e : fs::directory_iterator(seeds / "fuzz_safetensors")) {
+    INFO(e.path());
+    SafetensorsReader r(e.path().string());
+    ++n;
+  }
+  CHECK(n >= 5);
 }

@@ -112,12 +112,15 @@ TEST_CASE("safetensors: __metadata__, dtypes and zero-sized tensors", "[safetens
     "i":{"dtype":"I8","shape":[1],"data_offsets":[9,10]},
     "h":{"dtype":"F16","shape":[1],"data_offsets":[10,12]},
     "b":{"dtype":"BF16","shape":[],"data_offsets":[12,14]},
-    "z":{"dtype":"F32","shape":[0,5],"data_offsets":[14,14]}})";
+    "z":{"dtype":"F32","shape":[0,5],"data_offsets":[14,14]},
+    "w":{"dtype":"F32","shape":[5,0],"data_offsets":[14,14]}})";
   const auto bytes = make_st(header, data);
   SafetensorsReader r = parse_st(bytes);
   CHECK(r.metadata().size() == 2);
   CHECK(r.metadata().at("x") == "y");
-  REQUIRE(r.tensors().size() == 6);
+  REQUIRE(r.tensors().size() == 7);
+  CHECK(r.find("w")->rows() == 5);  // zero-width tensors have rows and no division by zero
+  CHECK(r.find("w")->elements() == 0);
   CHECK(r.find("u")->dtype == DType::U8);
   CHECK(r.find("u")->data[0] == 7);
   CHECK(int8_t(r.find("i")->data[0]) == -3);
@@ -126,6 +129,8 @@ TEST_CASE("safetensors: __metadata__, dtypes and zero-sized tensors", "[safetens
   CHECK(r.find("b")->shape.empty());
   CHECK(r.find("b")->elements() == 1);
   CHECK(r.find("z")->nbytes == 0);
+  CHECK(r.find("z")->rows() == 0);
+  CHECK(r.find("z")->cols() == 5);
   float a1;
   std::memcpy(&a1, r.find("a")->data + 4, 4);
   CHECK(a1 == -2.0f);
@@ -161,6 +166,9 @@ TEST_CASE("safetensors: malformed files give a clean Error naming the problem", 
   SECTION("fractional dim") { bad(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", "non-negative integer"); }
   SECTION("element count overflow") {
     bad(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}})", "overflows");
+  }
+  SECTION("partial element count overflow hidden by a zero dim") {
+    bad(R"({"a":{"dtype":"F32","shape":[4611686018427387904,3,0],"data_offsets":[0,0]}})", "element count overflows");
   }
   SECTION("byte size overflow") {
     bad(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}})", "overflows");
