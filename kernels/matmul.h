@@ -26,9 +26,11 @@ bool matmul_supports(DType t);
 
 // y[t*rows + r] = sum_c W[r, c] * x[t*cols + c] for t < n_tokens, r < rows.
 // x holds n_tokens rows of cols floats, y n_tokens rows of rows floats (y must not alias x).
-// Quantized weights are multiplied with activations quantized to int8 blocks (Q8_0-style for Q4_0/Q8_0,
-// Q8_K-style for the K-quants) like llama.cpp, so results differ from matmul_reference by about 1e-3 relative
-// to the row's magnitude; float weights (F32/F16/BF16) are exact up to float summation order.
+// Quantized weights are multiplied with activations quantized to int8 blocks (32 values per scale for Q4_0/Q8_0,
+// 256 with per-16 sums for the K-quants) like llama.cpp: each x moves by at most half a step max|x_block| / 127,
+// so |y - matmul_reference| <= sum_c |W[r,c]| * max|x_block(c)| / 254 plus float rounding (tests/kernels check
+// this bound; typically ~1e-3 of sum_c |W[r,c] x[c]|). Float weights (F32/F16/BF16) use float x directly and
+// differ only by float summation order.
 // pool may be null (runs on the calling thread). Threads split output rows. Throws Error for unsupported types
 // or shapes. Not reentrant per pool (ThreadPool::parallel_for is not).
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
