@@ -98,7 +98,10 @@ MetaValue u32(int64_t v) { return MetaValue::u32(static_cast<uint32_t>(v)); }
 MetaValue f32(double v) { return MetaValue::f32(static_cast<float>(v)); }
 
 // Converts an HF fixture directory to a GGUF file with F32 tensors, like convert_hf_to_gguf.py.
-void convert_fixture(const std::string& dir, const std::string& out_path) {
+// matrix_type: the stored type of the 2-D weight matrices (norms and coefficient vectors stay F32).
+// stored_as_f32: keep F32 storage but with the values matrix_type can represent (quantize, then dequantize).
+void convert_fixture(const std::string& dir, const std::string& out_path,
+                     unicorn::DType matrix_type = unicorn::DType::F32, bool stored_as_f32 = false) {
   auto src = unicorn::open_model_source(dir);
   const json c = json::parse(src->metadata().get_string("hf.config_json"));
   const std::string model_type = c["model_type"];
@@ -176,6 +179,23 @@ void convert_fixture(const std::string& dir, const std::string& out_path) {
     if (llama && t.name.find("self_attn.k_proj") != std::string::npos) v = permute_rows(v, n_kv, t.shape[0], t.shape[1]);
     if (!llama && !g3n && t.name.size() >= 11 && t.name.compare(t.name.size() - 11, 11, "norm.weight") == 0)
       for (float& x : v) x += 1.0f;  // Gemma3RMSNorm's (1 + w), baked in by the converter
+    // Matrices only (not AltUp's tiny coefficients), and only whole blocks, as llama-quantize would.
+    const bool matrix = t.shape.size() == 2 && t.shape[0] > 16 && t.shape[1] > 16 &&
+                        t.shape[1] % unicorn::dtype_traits(matrix_type).block_elems == 0;
+    if (matrix_type != unicorn::DType::F32 && matrix) {
+      const uint64_t nbytes = unicorn::dtype_bytes(matrix_type, v.size());
+      std::vector<float> q((nbytes + 3) / 4);  // float storage keeps the bytes alive in `keep`
+      unicorn::quant::quantize_row(matrix_type, v.data(), q.data(), static_cast<int64_t>(v.size()));
+      if (stored_as_f32) {
+        unicorn::quant::dequantize_row(matrix_type, q.data(), v.data(), static_cast<int64_t>(v.size()));
+        keep.push_back(std::move(v));
+        w.add_tensor(name, unicorn::DType::F32, t.shape, keep.back().data(), keep.back().size() * 4);
+        continue;
+      }
+      keep.push_back(std::move(q));
+      w.add_tensor(name, matrix_type, t.shape, keep.back().data(), nbytes);
+      continue;
+    }
     keep.push_back(std::move(v));
     w.add_tensor(name, unicorn::DType::F32, t.shape, keep.back().data(), keep.back().size() * 4);
   }
@@ -249,6 +269,44 @@ TEST_CASE("HF fixtures converted to GGUF give transformers' logits", "[runtime][
     WARN(name << " (GGUF): relative L2 error = " << err);
     CHECK(err < 1e-3);
     CHECK(model->info().bos_id == ref["prompt_ids"][0].get<int>());
+  }
+  std::filesystem::remove_all(tmp);
+}
+
+// Quantized storage must compute what its dequantized values compute; what remains is the kernels' int8
+// quantization of the activations for Q8_0/Q4_0 (F16 multiplies float activations, so it must match tightly).
+TEST_CASE("quantized GGUF weights (F16, Q8_0, Q4_0) compute with their dequantized values", "[runtime][gguf]") {
+  const std::string tmp = unicorn::test::temp_dir("runtime-gguf-quant");
+  struct Case {
+    unicorn::DType type;
+    double max_err;
+  };
+  for (const char* name : {"llama-tiny", "gemma3-tiny", "gemma3n-tiny"}) {
+    const std::string dir = unicorn::test::shared_path(std::string("fixtures/hf/") + name);
+    if (dir.empty()) {
+      WARN("SKIPPED: ../shared/fixtures/hf/" << name << " is absent");
+      continue;
+    }
+    const std::vector<float> want = read_f32(dir + "/logits.f32");
+    const json ref = json::parse(std::ifstream(dir + "/ref.json"));
+    const auto prompt = ref["prompt_ids"].get<std::vector<int32_t>>();
+    // Random-weight fixtures amplify the int8 activation rounding (Gemma 3 ~10x); a wrong layout would give ~1.
+    for (const Case& c : {Case{unicorn::DType::F16, 1e-6}, Case{unicorn::DType::Q8_0, 0.15}, Case{unicorn::DType::Q4_0, 0.15}}) {
+      INFO(name << " " << unicorn::dtype_name(c.type));
+      const std::string base = tmp + "/" + name + "-" + unicorn::dtype_name(c.type);
+      convert_fixture(dir, base + ".gguf", c.type);
+      convert_fixture(dir, base + "-values.gguf", c.type, /*stored_as_f32=*/true);
+      unicorn::ModelOptions opts;
+      opts.threads = 2;
+      std::vector<float> got(want.size()), values(want.size());
+      unicorn::Model::load(base + ".gguf", opts)->forward(prompt, 0, got.data(), true);
+      unicorn::Model::load(base + "-values.gguf", opts)->forward(prompt, 0, values.data(), true);
+      const double err = rel_l2(got, values);
+      WARN(name << " GGUF " << unicorn::dtype_name(c.type) << ": vs its dequantized values " << err
+                << ", vs transformers " << rel_l2(got, want));
+      CHECK(err < c.max_err);
+      CHECK(rel_l2(got, want) > 0);  // the weights really were stored in the lossy type
+    }
   }
   std::filesystem::remove_all(tmp);
 }
