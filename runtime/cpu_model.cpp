@@ -113,6 +113,9 @@ struct KvCache {
   std::vector<uint16_t> k16, v16;
 };
 
+// CpuModel: owns the ModelSource (mapped weights), the bound weights, the KV cache, activation buffers sized for
+// the largest batch seen, and a thread pool; not thread-safe. Per forward: ~2 * params FLOPs per token plus
+// attention over the cached positions.
 class CpuModel final : public Model {
  public:
   CpuModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts);
