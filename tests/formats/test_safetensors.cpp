@@ -11,6 +11,7 @@
 #include "base/half.h"
 #include "formats/model_source.h"
 #include "formats/safetensors.h"
+#include "formats/ucn.h"
 #include "tests/formats/format_test_util.h"
 #include "tests/test_util.h"
 
@@ -272,5 +273,25 @@ TEST_CASE("model_source: bare .safetensors files, unknown files and missing path
   write_bytes(dir + "/junk.bin", std::string("hello, this is not a model"));
   expect_error([&] { open_model_source(dir + "/junk.bin"); }, "junk.bin");
   expect_error([&] { open_model_source(dir + "/nothing-here"); }, "no such file");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("model_source: dispatches .ucn files by magic and refuses look-alikes", "[model_source]") {
+  const std::string dir = unicorn::test::temp_dir("msrc-ucn");
+  const std::vector<float> v = {1, 2, 3};
+  {
+    UcnWriter w(dir + "/m.ucn");
+    Metadata md;
+    md.set("general.architecture", MetaValue::str("llama"));
+    w.set_metadata(md);
+    w.add_tensor(TensorView{"t", DType::F32, {3}, reinterpret_cast<const uint8_t*>(v.data()), 12});
+    w.finish();
+  }
+  auto src = open_model_source(dir + "/m.ucn", true);
+  CHECK(src->metadata().get_string("general.architecture") == "llama");
+  REQUIRE(src->tensors().size() == 1);
+  CHECK(std::memcmp(src->require("t").data, v.data(), 12) == 0);
+  write_bytes(dir + "/fake.ucn", std::string("UCN0 but not really a ucn file at all"));
+  expect_error([&] { open_model_source(dir + "/fake.ucn"); }, "unrecognized model format");
   std::filesystem::remove_all(dir);
 }
