@@ -1,4 +1,5 @@
 // `unicorn run`: load a model, build the prompt (plain, chat template, or raw ids), generate, print.
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -116,6 +117,7 @@ std::string find_demo_model(std::vector<std::string>& tried) {
     std::error_code ec;
     const fs::path norm = fs::weakly_canonical(p, ec);
     const fs::path& use = ec ? p : norm;
+    if (std::find(tried.begin(), tried.end(), use.string()) != tried.end()) continue;
     tried.push_back(use.string());
     if (fs::is_regular_file(use, ec)) return use.string();
   }
