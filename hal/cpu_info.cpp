@@ -58,7 +58,7 @@ void cpuid_facts(CpuInfo& info) {
   if (max_leaf < 7) return;
   const Regs l1 = cpuid(1);
   const Regs l7 = cpuid(7, 0);
-  const Regs l7_1 = cpuid(7, 1);
+  const Regs l7_1 = l7.a >= 1 ? cpuid(7, 1) : Regs{};  // leaf 7 EAX = highest sub-leaf
   const bool osxsave = (l1.c >> 27) & 1;
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
   const bool os_avx = (xcr0 & 0x6) == 0x6;            // SSE + AVX state

@@ -16,6 +16,11 @@
 #include <set>
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define UNICORN_LSAN 1
+#endif
+
 namespace unicorn::hal {
 
 std::string PciAddress::str() const {
@@ -147,7 +152,9 @@ Fn instance_fn(const Loader& l, VkInstance inst, const char* name) {
   return reinterpret_cast<Fn>(l.gipa(inst, name));
 }
 
-VulkanDevice read_device(const Loader& l, VkInstance inst, VkPhysicalDevice pd) {
+// app_version: the apiVersion the instance was created with; device-level structs of a Vulkan version may only be
+// used when both the instance and the device reach it.
+VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version, VkPhysicalDevice pd) {
   auto get_props = instance_fn<PFN_vkGetPhysicalDeviceProperties>(l, inst, "vkGetPhysicalDeviceProperties");
   auto get_props2 = instance_fn<PFN_vkGetPhysicalDeviceProperties2>(l, inst, "vkGetPhysicalDeviceProperties2");
   auto get_feats2 = instance_fn<PFN_vkGetPhysicalDeviceFeatures2>(l, inst, "vkGetPhysicalDeviceFeatures2");
@@ -177,9 +184,10 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, VkPhysicalDevice pd) 
       for (uint32_t i = 0; i < n_ext; ++i) exts.insert(props[i].extensionName);
     }
   }
-  const bool v11 = base.apiVersion >= VK_API_VERSION_1_1 && get_props2 != nullptr && get_feats2 != nullptr;
-  const bool v12 = v11 && base.apiVersion >= VK_API_VERSION_1_2;
-  const bool v13 = v11 && base.apiVersion >= VK_API_VERSION_1_3;
+  const uint32_t effective = std::min(base.apiVersion, app_version);
+  const bool v11 = effective >= VK_API_VERSION_1_1 && get_props2 != nullptr && get_feats2 != nullptr;
+  const bool v12 = v11 && effective >= VK_API_VERSION_1_2;
+  const bool v13 = v11 && effective >= VK_API_VERSION_1_3;
   const bool has_budget = v11 && exts.count(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) && get_mem2 != nullptr;
   const bool has_pci = v11 && exts.count(VK_EXT_PCI_BUS_INFO_EXTENSION_NAME);
   const bool has_dot = v13 || (v11 && exts.count(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME));
@@ -295,7 +303,19 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, VkPhysicalDevice pd) 
 
 }  // namespace
 
+namespace {
+// Drivers keep one-time global state (Mesa's llvmpipe allocates under pthread_once) that LeakSanitizer reports once
+// the loader has unloaded them; those allocations are not ours to free, so the probe's driver calls are exempt.
+struct DriverLeakExemption {
+#ifdef UNICORN_LSAN
+  DriverLeakExemption() { __lsan_disable(); }
+  ~DriverLeakExemption() { __lsan_enable(); }
+#endif
+};
+}  // namespace
+
 VulkanReport probe_vulkan() {
+  const DriverLeakExemption exempt;
   VulkanReport r;
   r.icd_manifests = find_icd_manifests();
   Loader l;
@@ -344,7 +364,7 @@ VulkanReport probe_vulkan() {
     r.detail = str_cat("vkEnumeratePhysicalDevices failed with VkResult ", er);
   } else {
     r.status = "ok";
-    for (uint32_t i = 0; i < n; ++i) r.devices.push_back(read_device(l, inst, pds[i]));
+    for (uint32_t i = 0; i < n; ++i) r.devices.push_back(read_device(l, inst, app.apiVersion, pds[i]));
   }
   destroy(inst, nullptr);
   return r;
