@@ -313,13 +313,10 @@ std::string Tokenizer::decode_token(int32_t id) const { return impl_->decode_tok
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
-  bool first_text = true;
-  for (int32_t id : ids) {
-    std::string piece = impl_->decode_token(id);
-    if (first_text && !piece.empty() && impl_->kinds[id] == TokenKind::Normal) {
-      if (impl_->strip_leading_space && piece[0] == ' ') piece.erase(0, 1);
-      first_text = false;
-    }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string piece = impl_->decode_token(ids[i]);
+    // Like llama.cpp and HF's Strip decoder: only a leading space of the very first token goes ("<s> Hello" keeps it).
+    if (i == 0 && impl_->strip_leading_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
     out += piece;
   }
   return out;

@@ -40,7 +40,8 @@ class Tokenizer {
   // The raw bytes a token stands for: byte-fallback <0xXX> -> that byte, "▁" -> space, GPT-2 byte map undone;
   // control tokens give their text (e.g. "<eos>"). Throws Error for an id out of range.
   std::string decode_token(int32_t id) const;
-  // Concatenated decode_token bytes; drops the one leading space that a SentencePiece dummy prefix added.
+  // Concatenated decode_token bytes; when the vocabulary adds a dummy-prefix space, the first token's leading space
+  // is dropped (only if it is the very first token, as llama.cpp and HF's Strip decoder do).
   std::string decode(std::span<const int32_t> ids) const;
   // The vocabulary piece as stored (no decoding); throws Error for an id out of range.
   const std::string& piece(int32_t id) const;

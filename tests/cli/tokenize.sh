@@ -27,6 +27,14 @@ got=$("$UNICORN" tokenize -m "$SHARED/vocab/ggml-vocab-gpt-2.gguf" --text "Hello
 got=$("$UNICORN" tokenize -m "$SHARED/vocab/ggml-vocab-llama-spm.gguf" --text " Hello World" --no-bos) || fail "exit $?"
 [ "$got" = "$(sed -n 15p "$SHARED/vocab/ggml-vocab-llama-spm.gguf.out" | sed 's/^ //')" ] || fail "gguf llama-spm: got '$got'"
 
+# .ucn made by unicorn pack keeps the tokenizer (HF flavour and GGUF flavour).
+"$UNICORN" pack "$SHARED/models/shakespeare-llama" "$TMP/s.ucn" > /dev/null 2>&1 || fail "pack shakespeare-llama"
+got=$("$UNICORN" tokenize -m "$TMP/s.ucn" --text $'ROMEO:\nBut soft, what light') || fail "exit $?"
+[ "$got" = "$want" ] || fail ".ucn (hf): got '$got', want '$want'"
+"$UNICORN" pack "$SHARED/vocab/ggml-vocab-falcon.gguf" "$TMP/f.ucn" > /dev/null 2>&1 || fail "pack falcon vocab"
+got=$("$UNICORN" tokenize -m "$TMP/f.ucn" --text "Hello world") || fail "exit $?"
+[ "$got" = "9856 1079" ] || fail ".ucn (gguf falcon): got '$got'"
+
 # --json
 "$UNICORN" tokenize -m "$SHARED/models/shakespeare-llama" --text "But soft" --json > "$TMP/j.json" || fail "json exit $?"
 grep -q '"ids":\[2,453,369,1067\]' "$TMP/j.json" || fail "json ids: $(cat "$TMP/j.json")"
