@@ -16,6 +16,7 @@ const Command kCommands[] = {
     {"probe", "show the hardware here (CPU, Vulkan GPUs, NPU) and what will run where", cmd_probe},
     {"run", "generate text from a prompt with a model (.ucn, .gguf or HF directory)", cmd_run},
     {"tokenize", "print the token ids of a text for a model's tokenizer", cmd_tokenize},
+    {"serve-lite", "serve a model over an OpenAI-compatible HTTP API (chat, completions, streaming)", cmd_serve},
     {"quantize", "quantize a model (HF dir, GGUF or .ucn) to GGUF or .ucn (--q4km, --q8_0, ...)", cmd_quantize},
     {"pack", "convert a model to the mmap-able packed .ucn format without quantizing", cmd_pack},
     {"inspect", "show a model file's metadata and tensors; --verify checks checksums", cmd_inspect},

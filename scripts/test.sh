@@ -6,6 +6,8 @@ bash scripts/install-deps.sh
 JOBS=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"
+# The official openai npm client for tests/cli/serve_openai.sh, at the version pinned in package-lock.json.
+(cd tests/serve && npm ci --no-audit --no-fund)
 ctest --test-dir build --output-on-failure -j "$JOBS"
 if [ -d tests/fuzz ] && ls tests/fuzz/*.cpp >/dev/null 2>&1; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNICORN_FUZZ=ON \
