@@ -27,5 +27,8 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_serve(const std::vector<std::string>& args);
+int cmd_synth(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_perplexity(const std::vector<std::string>& args);
 
 }  // namespace unicorn::cli

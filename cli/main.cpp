@@ -20,6 +20,9 @@ const Command kCommands[] = {
     {"quantize", "quantize a model (HF dir, GGUF or .ucn) to GGUF or .ucn (--q4km, --q8_0, ...)", cmd_quantize},
     {"pack", "convert a model to the mmap-able packed .ucn format without quantizing", cmd_pack},
     {"inspect", "show a model file's metadata and tensors; --verify checks checksums", cmd_inspect},
+    {"synth", "write a random-weight model of a real shape (llama-3.2-1b, gemma-3-1b, ...) for benchmarks", cmd_synth},
+    {"bench", "measure prefill/decode tokens/s of a model (like llama-bench) and memory bandwidth", cmd_bench},
+    {"perplexity", "perplexity of a model on a text; KL divergence / top-1 agreement vs saved base logits", cmd_perplexity},
 };
 
 std::string backends() {

@@ -1,0 +1,138 @@
+// `unicorn bench`: flags and printing only; the work is runtime/bench.h.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "runtime/bench.h"
+
+namespace unicorn::cli {
+namespace {
+
+nlohmann::json stat_json(const BenchStat& s) {
+  return {{"mean", s.mean}, {"stddev", s.stddev}, {"samples", s.samples}};
+}
+
+std::string pm(const BenchStat& s, int decimals = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, s.mean, decimals, s.stddev);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
+  po::options_description opts(
+      "usage: unicorn bench -m MODEL [-p 512] [-n 128] [-r 5] [--threads N] [--json | --md]\n"
+      "       unicorn bench --membw [--threads N] [--json]\n\n"
+      "Measures prefill (prompt processing: one batched forward of -p random tokens from an empty cache) and decode\n"
+      "(token generation: -n single-token forwards from an empty cache) speed in tokens/s, as mean ± sample std over\n"
+      "-r repetitions after one warm-up run of each, like llama-bench's pp/tg tests. Also prints the model size, bits\n"
+      "per weight and the decode memory bandwidth achieved (weight bytes one decode step reads x tokens/s).\n"
+      "--membw measures the machine's streaming read bandwidth (all threads summing a 1 GiB buffer): the roofline\n"
+      "for memory-bound decode.\n\noptions");
+  opts.add_options()
+      ("model,m", po::value<std::string>(), "model (.gguf, .ucn or HF directory)")
+      ("prompt,p", po::value<int>()->default_value(512), "prefill tokens (0: skip the prefill test)")
+      ("gen,n", po::value<int>()->default_value(128), "decode tokens (0: skip the decode test)")
+      ("reps,r", po::value<int>()->default_value(5), "timed repetitions of each test")
+      ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = physical cores)")
+      ("kv-f16", "store the KV cache as F16")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu (the only backend bench supports today)")
+      ("membw", "measure streaming memory read bandwidth (also with -m: both)")
+      ("membw-mib", po::value<int>()->default_value(1024), "membw buffer size in MiB")
+      ("json", "print JSON")
+      ("md", "print a markdown table")
+      ("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(opts).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return kExitOk;
+  }
+  if (vm["device"].as<std::string>() != "cpu")
+    throw po::error("--device: only 'cpu' is supported today (the Vulkan backend does not exist yet)");
+  const bool json = vm.count("json") > 0, md = vm.count("md") > 0;
+  if (json && md) throw po::error("give at most one of --json and --md");
+  const bool membw = vm.count("membw") > 0;
+  if (!vm.count("model") && !membw) throw po::error("needs -m MODEL or --membw");
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0) throw po::error("--threads must be >= 0");
+  const int reps = vm["reps"].as<int>();
+  if (reps < 1) throw po::error("--reps must be >= 1");
+  const int membw_mib = vm["membw-mib"].as<int>();
+  if (membw_mib < 1) throw po::error("--membw-mib must be >= 1");
+
+  nlohmann::json out;
+  if (membw) {
+    const MembwResult m = measure_memory_bandwidth(threads, uint64_t(membw_mib) << 20, reps);
+    if (json) {
+      out["membw"] = {{"threads", m.threads}, {"buffer_bytes", m.buffer_bytes}, {"gb_s", stat_json(m.gb_s)}};
+    } else {
+      std::printf("memory read bandwidth: %s GB/s (%d threads, %.0f MiB buffer, %d reps)\n", pm(m.gb_s).c_str(),
+                  m.threads, m.buffer_bytes / 1048576.0, reps);
+    }
+  }
+  if (vm.count("model")) {
+    BenchOptions o;
+    o.model = vm["model"].as<std::string>();
+    o.prompt_tokens = vm["prompt"].as<int>();
+    o.gen_tokens = vm["gen"].as<int>();
+    if (o.prompt_tokens < 0 || o.gen_tokens < 0) throw po::error("-p and -n must be >= 0");
+    o.repetitions = reps;
+    o.threads = threads;
+    o.kv_f16 = vm.count("kv-f16") > 0;
+    const BenchResult r = run_bench(o);
+    if (json) {
+      out["model"] = r.model;
+      out["arch"] = r.arch;
+      out["device"] = "cpu";
+      out["threads"] = r.threads;
+      out["file_bytes"] = r.file_bytes;
+      out["weight_bytes"] = r.weight_bytes;
+      out["parameters"] = r.parameters;
+      out["bits_per_weight"] = r.bits_per_weight;
+      out["decode_bytes_per_token"] = r.decode_bytes_per_token;
+      out["prompt_tokens"] = o.prompt_tokens;
+      out["gen_tokens"] = o.gen_tokens;
+      out["repetitions"] = reps;
+      if (o.prompt_tokens > 0) out["prefill_tok_s"] = stat_json(r.prefill_tok_s);
+      if (o.gen_tokens > 0) {
+        out["decode_tok_s"] = stat_json(r.decode_tok_s);
+        out["decode_gb_s"] = stat_json(r.decode_gb_s);
+      }
+    } else {
+      const double gib = r.weight_bytes / 1073741824.0;
+      if (md) {
+        std::printf("| model | arch | size | params | bpw | threads | test | t/s |\n");
+        std::printf("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
+        auto row = [&](const std::string& test, const BenchStat& s) {
+          std::printf("| %s | %s | %.2f GiB | %.2f B | %.2f | %d | %s | %s |\n", r.model.c_str(), r.arch.c_str(), gib,
+                      r.parameters / 1e9, r.bits_per_weight, r.threads, test.c_str(), pm(s).c_str());
+        };
+        if (o.prompt_tokens > 0) row(str_cat("pp", o.prompt_tokens), r.prefill_tok_s);
+        if (o.gen_tokens > 0) row(str_cat("tg", o.gen_tokens), r.decode_tok_s);
+      } else {
+        std::printf("model:   %s (%s), %.2f GiB of weights, %.3f B parameters, %.2f bits/weight, %d threads\n",
+                    r.model.c_str(), r.arch.c_str(), gib, r.parameters / 1e9, r.bits_per_weight, r.threads);
+        if (o.prompt_tokens > 0)
+          std::printf("prefill: %s tok/s  (pp%d, %d reps)\n", pm(r.prefill_tok_s).c_str(), o.prompt_tokens, reps);
+        if (o.gen_tokens > 0) {
+          std::printf("decode:  %s tok/s  (tg%d, %d reps)\n", pm(r.decode_tok_s).c_str(), o.gen_tokens, reps);
+          std::printf("decode bandwidth: %s GB/s  (%.1f MiB of weights read per token)\n", pm(r.decode_gb_s).c_str(),
+                      r.decode_bytes_per_token / 1048576.0);
+        }
+      }
+    }
+  }
+  if (json) std::cout << out.dump(2) << "\n";
+  return kExitOk;
+}
+
+}  // namespace unicorn::cli

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `unicorn synth` + `unicorn bench` + `unicorn perplexity` end to end on tiny models (no timing thresholds):
+# synth writes a 1-layer llama-3.2-1b-shaped model (.gguf and .ucn) that loads and benches with positive numbers;
+# bench --membw reports a positive bandwidth; bad flags fail with a one-line message; perplexity of the synthetic
+# model against its own saved logits gives KL 0 and full top-1 agreement.
+# usage: bash bench.sh /path/to/unicorn /path/to/shared
+set -u
+UNICORN=${1:?usage: bench.sh UNICORN SHARED}
+command -v python3 >/dev/null || { echo "SKIP: python3 needed to read JSON"; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+json_get() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+for ext in gguf ucn; do
+  m="$TMP/l1.$ext"
+  if ! "$UNICORN" synth --arch llama --shape llama-3.2-1b --type q4km --layers 1 --vocab 4096 --threads 2 -o "$m" --json \
+      >"$TMP/synth.json" 2>"$TMP/err"; then
+    fail "synth .$ext: $(cat "$TMP/err")"; continue
+  fi
+  json_get "$TMP/synth.json" 'j["parameters"] > 0 and j["layers"] == 1 and j["vocab"] == 4096 and 4 < j["bits_per_weight"] < 8' \
+    | grep -q True || fail "synth summary of $m: $(cat "$TMP/synth.json")"
+  if ! "$UNICORN" bench -m "$m" -p 8 -n 4 -r 1 --threads 2 --json >"$TMP/bench.json" 2>"$TMP/err"; then
+    fail "bench .$ext: $(cat "$TMP/err")"; continue
+  fi
+  for f in 'j["prefill_tok_s"]["mean"]' 'j["decode_tok_s"]["mean"]' 'j["decode_gb_s"]["mean"]' 'j["weight_bytes"]' \
+           'j["file_bytes"]' 'j["parameters"]' 'j["bits_per_weight"]' 'j["decode_bytes_per_token"]' 'j["threads"]'; do
+    json_get "$TMP/bench.json" "$f > 0" | grep -q True || fail "bench .$ext: $f not positive: $(cat "$TMP/bench.json")"
+  done
+  json_get "$TMP/bench.json" 'len(j["decode_tok_s"]["samples"]) == 1 and j["arch"] == "llama"' | grep -q True \
+    || fail "bench .$ext: samples/arch"
+done
+
+# The tokenizer works: text in, ids out.
+"$UNICORN" tokenize -m "$TMP/l1.gguf" --text "Hello world" >"$TMP/tok" 2>"$TMP/err" || fail "tokenize synth model: $(cat "$TMP/err")"
+
+# markdown output has the pp/tg rows
+"$UNICORN" bench -m "$TMP/l1.gguf" -p 8 -n 4 -r 2 --threads 2 --md >"$TMP/md" 2>"$TMP/err" || fail "bench --md: $(cat "$TMP/err")"
+grep -q '| pp8 |' "$TMP/md" && grep -q '| tg4 |' "$TMP/md" || fail "bench --md rows: $(cat "$TMP/md")"
+
+"$UNICORN" bench --membw --membw-mib 64 -r 2 --threads 2 --json >"$TMP/membw.json" 2>"$TMP/err" || fail "membw: $(cat "$TMP/err")"
+json_get "$TMP/membw.json" 'j["membw"]["gb_s"]["mean"] > 0' | grep -q True || fail "membw not positive"
+
+# perplexity of the synthetic model on some text, then against its own saved logits
+python3 -c "print(' '.join('the quick brown fox jumps over the lazy dog' for _ in range(40)))" >"$TMP/text.txt"
+if "$UNICORN" perplexity -m "$TMP/l1.gguf" -f "$TMP/text.txt" --ctx 32 --chunks 2 --threads 2 --save-logits "$TMP/base.logp" \
+    --json >"$TMP/ppl.json" 2>"$TMP/err"; then
+  json_get "$TMP/ppl.json" 'j["ppl"] > 1 and j["scored"] == 62' | grep -q True || fail "perplexity: $(cat "$TMP/ppl.json")"
+  "$UNICORN" perplexity -m "$TMP/l1.gguf" --kl-divergence-base "$TMP/base.logp" --ctx 32 --chunks 2 --threads 2 --json \
+    >"$TMP/kl.json" 2>"$TMP/err" || fail "perplexity --kl-divergence-base: $(cat "$TMP/err")"
+  json_get "$TMP/kl.json" 'abs(j["kl_mean"]) < 1e-6 and j["top1_agreement"] == 1.0' | grep -q True || fail "self KL: $(cat "$TMP/kl.json")"
+else
+  fail "perplexity: $(cat "$TMP/err")"
+fi
+
+# bad input: one-line errors, non-zero exit
+"$UNICORN" bench -m "$TMP/l1.gguf" --device vulkan >/dev/null 2>"$TMP/err" && fail "bench --device vulkan accepted"
+grep -q "only 'cpu'" "$TMP/err" || fail "--device message: $(cat "$TMP/err")"
+"$UNICORN" synth --shape no-such-model -o "$TMP/x.gguf" >/dev/null 2>"$TMP/err" && fail "unknown shape accepted"
+[ "$(wc -l <"$TMP/err")" = 1 ] || fail "unknown shape: not one line: $(cat "$TMP/err")"
+"$UNICORN" synth --arch gemma3 --shape llama-3.2-1b -o "$TMP/x.gguf" >/dev/null 2>&1 && fail "arch/shape mismatch accepted"
+[ -e "$TMP/x.gguf" ] && fail "failed synth left a file"
+"$UNICORN" bench -m "$TMP/missing.gguf" >/dev/null 2>&1 && fail "missing model accepted"
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "bench.sh: all checks passed"
