@@ -1,0 +1,334 @@
+#include "hal/vk_context.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "base/error.h"
+#include "hal/vk_shaders.h"
+
+namespace unicorn::hal {
+
+const char* vk_result_name(VkResult r) {
+  switch (r) {
+    case VK_SUCCESS: return "VK_SUCCESS";
+    case VK_NOT_READY: return "VK_NOT_READY";
+    case VK_TIMEOUT: return "VK_TIMEOUT";
+    case VK_INCOMPLETE: return "VK_INCOMPLETE";
+    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+    case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
+    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
+    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+    case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+    case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY";
+    default: return "VkResult(other)";
+  }
+}
+
+void vk_check(VkResult r, const char* what) {
+  if (r != VK_SUCCESS) fail(what, " failed: ", vk_result_name(r), " (", static_cast<int>(r), ")");
+}
+
+const SpirvBlob& find_spirv(std::string_view name) {
+  for (const SpirvBlob& b : embedded_spirv()) {
+    if (name == b.name) return b;
+  }
+  fail("no embedded shader named '", name, "'");
+}
+
+namespace {
+
+// The loader stays loaded for the life of the process: drivers may leave handlers behind after vkDestroyInstance.
+PFN_vkGetInstanceProcAddr load_loader() {
+  static void* lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    const char* err = dlerror();
+    fail("Vulkan loader not available: ", err != nullptr ? err : "libvulkan.so.1 not found");
+  }
+  auto gipa = reinterpret_cast<PFN_vkGetInstanceProcAddr>(dlsym(lib, "vkGetInstanceProcAddr"));
+  if (gipa == nullptr) fail("libvulkan.so.1 has no vkGetInstanceProcAddr");
+  return gipa;
+}
+
+int type_rank(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_OTHER: return 1;
+    default: return 0;  // CPU (lavapipe) last
+  }
+}
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+// Minimal instance without layers, for listing devices.
+VkInstance create_plain_instance(PFN_vkGetInstanceProcAddr gipa, const char* app_name) {
+  auto create = reinterpret_cast<PFN_vkCreateInstance>(gipa(nullptr, "vkCreateInstance"));
+  if (create == nullptr) fail("Vulkan loader has no vkCreateInstance");
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO, nullptr, app_name, 1, "unicorn", 1, VK_API_VERSION_1_1};
+  VkInstanceCreateInfo ci{};
+  ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+  ci.pApplicationInfo = &app;
+  VkInstance inst = VK_NULL_HANDLE;
+  const VkResult r = create(&ci, nullptr, &inst);
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER) fail("no Vulkan driver (ICD) is installed");
+  vk_check(r, "vkCreateInstance");
+  return inst;
+}
+
+std::vector<VulkanDeviceChoice> enumerate(PFN_vkGetInstanceProcAddr gipa, VkInstance inst,
+                                          std::vector<VkPhysicalDevice>* handles) {
+  auto enum_pd = reinterpret_cast<PFN_vkEnumeratePhysicalDevices>(gipa(inst, "vkEnumeratePhysicalDevices"));
+  auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceProperties>(gipa(inst, "vkGetPhysicalDeviceProperties"));
+  uint32_t n = 0;
+  vk_check(enum_pd(inst, &n, nullptr), "vkEnumeratePhysicalDevices");
+  std::vector<VkPhysicalDevice> pds(n);
+  if (n > 0) vk_check(enum_pd(inst, &n, pds.data()), "vkEnumeratePhysicalDevices");
+  std::vector<VulkanDeviceChoice> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    VkPhysicalDeviceProperties p{};
+    get_props(pds[i], &p);
+    out.push_back({i, p.deviceName, p.deviceType});
+  }
+  if (handles != nullptr) *handles = std::move(pds);
+  return out;
+}
+
+}  // namespace
+
+uint32_t select_vulkan_device(const std::vector<VulkanDeviceChoice>& devices, const std::string& spec) {
+  if (devices.empty()) fail("no Vulkan device found");
+  if (spec == "vulkan" || spec == "auto") {
+    const auto best = std::max_element(devices.begin(), devices.end(), [](const auto& a, const auto& b) {
+      return type_rank(a.type) < type_rank(b.type);  // max_element keeps the first of equal ranks
+    });
+    return best->index;
+  }
+  if (spec.rfind("vulkan:", 0) == 0) {
+    const std::string num = spec.substr(7);
+    if (num.empty() || num.size() > 4 || num.find_first_not_of("0123456789") != std::string::npos) {
+      fail("bad device '", spec, "': expected vulkan:N with N a device index");
+    }
+    const uint32_t idx = static_cast<uint32_t>(std::stoul(num));
+    if (idx >= devices.size()) fail("bad device '", spec, "': only ", devices.size(), " Vulkan device(s)");
+    return idx;
+  }
+  fail("bad device '", spec, "': expected vulkan, vulkan:N or auto");
+}
+
+std::vector<VulkanDeviceChoice> VulkanContext::list_devices() {
+  const PFN_vkGetInstanceProcAddr gipa = load_loader();
+  VkInstance inst = create_plain_instance(gipa, "unicorn list");
+  auto destroy = reinterpret_cast<PFN_vkDestroyInstance>(gipa(inst, "vkDestroyInstance"));
+  try {
+    auto out = enumerate(gipa, inst, nullptr);
+    destroy(inst, nullptr);
+    return out;
+  } catch (...) {
+    destroy(inst, nullptr);
+    throw;
+  }
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL VulkanContext::on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                               VkDebugUtilsMessageTypeFlagsEXT,
+                                                               const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                                               void* self) {
+  if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
+    auto* ctx = static_cast<VulkanContext*>(self);
+    const uint64_t n = ++ctx->validation_errors_;
+    if (n <= 10) std::fprintf(stderr, "vulkan validation error: %s\n", data->pMessage);
+  } else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+    std::fprintf(stderr, "vulkan validation warning: %s\n", data->pMessage);
+  }
+  return VK_FALSE;
+}
+
+void VulkanContext::create_instance() {
+  gipa_ = load_loader();
+  bool want_validation = env_flag("UNICORN_VK_VALIDATE");
+  if (want_validation) {
+    auto enum_layers =
+        reinterpret_cast<PFN_vkEnumerateInstanceLayerProperties>(gipa_(nullptr, "vkEnumerateInstanceLayerProperties"));
+    uint32_t n = 0;
+    enum_layers(&n, nullptr);
+    std::vector<VkLayerProperties> layers(n);
+    if (n > 0) enum_layers(&n, layers.data());
+    want_validation = std::any_of(layers.begin(), layers.end(), [](const VkLayerProperties& l) {
+      return std::strcmp(l.layerName, "VK_LAYER_KHRONOS_validation") == 0;
+    });
+    if (!want_validation) std::fprintf(stderr, "UNICORN_VK_VALIDATE=1 but VK_LAYER_KHRONOS_validation is not installed\n");
+  }
+  if (!want_validation) {
+    instance_ = create_plain_instance(gipa_, "unicorn");
+  } else {
+    auto create = reinterpret_cast<PFN_vkCreateInstance>(gipa_(nullptr, "vkCreateInstance"));
+    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO, nullptr, "unicorn", 1, "unicorn", 1, VK_API_VERSION_1_1};
+    const char* layer = "VK_LAYER_KHRONOS_validation";
+    const char* ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    VkInstanceCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+    ci.pApplicationInfo = &app;
+    ci.enabledLayerCount = 1;
+    ci.ppEnabledLayerNames = &layer;
+    ci.enabledExtensionCount = 1;
+    ci.ppEnabledExtensionNames = &ext;
+    vk_check(create(&ci, nullptr, &instance_), "vkCreateInstance (validation)");
+    auto create_messenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        gipa_(instance_, "vkCreateDebugUtilsMessengerEXT"));
+    VkDebugUtilsMessengerCreateInfoEXT mi{};
+    mi.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT;
+    mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                     VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+    mi.pfnUserCallback = &VulkanContext::on_debug_message;
+    mi.pUserData = this;
+    vk_check(create_messenger(instance_, &mi, nullptr, &messenger_), "vkCreateDebugUtilsMessengerEXT");
+    validation_ = true;
+  }
+#define UNICORN_VK_LOAD(name) fn_.name = reinterpret_cast<PFN_##name>(gipa_(instance_, #name));
+  UNICORN_VK_INSTANCE_FNS(UNICORN_VK_LOAD)
+#undef UNICORN_VK_LOAD
+}
+
+void VulkanContext::create_device(const std::string& spec) {
+  std::vector<VkPhysicalDevice> handles;
+  const auto choices = enumerate(gipa_, instance_, &handles);
+  physical_ = handles[select_vulkan_device(choices, spec)];
+  fn_.vkGetPhysicalDeviceProperties(physical_, &props_);
+  fn_.vkGetPhysicalDeviceMemoryProperties(physical_, &mem_props_);
+  if (props_.apiVersion < VK_API_VERSION_1_1) fail(props_.deviceName, ": Vulkan 1.1 is required");
+
+  VkPhysicalDeviceSubgroupProperties sg{};
+  sg.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
+  VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &sg, {}};
+  fn_.vkGetPhysicalDeviceProperties2(physical_, &p2);
+  const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  if (!(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) || (sg.supportedOperations & need) != need) {
+    fail(props_.deviceName, ": compute shaders lack subgroup arithmetic, which the Vulkan kernels need");
+  }
+  subgroup_size_ = sg.subgroupSize;
+
+  uint32_t nq = 0;
+  fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(nq);
+  fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, qf.data());
+  // Prefer a compute family without graphics (async compute) but take any with compute.
+  int chosen = -1;
+  for (uint32_t i = 0; i < nq; ++i) {
+    if (!(qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT)) continue;
+    if (chosen < 0 || !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) chosen = static_cast<int>(i);
+  }
+  if (chosen < 0) fail(props_.deviceName, ": no compute queue");
+  queue_family_ = static_cast<uint32_t>(chosen);
+  timestamp_bits_ = qf[queue_family_].timestampValidBits;
+
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo qi{};
+  qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+  qi.queueFamilyIndex = queue_family_;
+  qi.queueCount = 1;
+  qi.pQueuePriorities = &priority;
+  VkDeviceCreateInfo di{};
+  di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  di.queueCreateInfoCount = 1;
+  di.pQueueCreateInfos = &qi;
+  vk_check(fn_.vkCreateDevice(physical_, &di, nullptr, &device_), "vkCreateDevice");
+#define UNICORN_VK_LOAD(name) fn_.name = reinterpret_cast<PFN_##name>(fn_.vkGetDeviceProcAddr(device_, #name));
+  UNICORN_VK_DEVICE_FNS(UNICORN_VK_LOAD)
+#undef UNICORN_VK_LOAD
+  fn_.vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+
+  VkCommandPoolCreateInfo pi{};
+  pi.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pi.queueFamilyIndex = queue_family_;
+  vk_check(fn_.vkCreateCommandPool(device_, &pi, nullptr, &command_pool_), "vkCreateCommandPool");
+}
+
+std::unique_ptr<VulkanContext> VulkanContext::create(const std::string& device_spec) {
+  std::unique_ptr<VulkanContext> ctx(new VulkanContext());
+  ctx->create_instance();
+  ctx->create_device(device_spec);
+  return ctx;
+}
+
+VulkanContext::~VulkanContext() {
+  if (device_ != VK_NULL_HANDLE) {
+    fn_.vkDeviceWaitIdle(device_);
+    if (command_pool_ != VK_NULL_HANDLE) fn_.vkDestroyCommandPool(device_, command_pool_, nullptr);
+    fn_.vkDestroyDevice(device_, nullptr);
+  }
+  if (messenger_ != VK_NULL_HANDLE) {
+    auto destroy_messenger = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        gipa_(instance_, "vkDestroyDebugUtilsMessengerEXT"));
+    destroy_messenger(instance_, messenger_, nullptr);
+  }
+  if (instance_ != VK_NULL_HANDLE) fn_.vkDestroyInstance(instance_, nullptr);
+}
+
+int VulkanContext::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                                    VkMemoryPropertyFlags preferred) const {
+  int fallback = -1;
+  for (uint32_t i = 0; i < mem_props_.memoryTypeCount; ++i) {
+    if (!(type_bits & (1u << i))) continue;
+    const VkMemoryPropertyFlags f = mem_props_.memoryTypes[i].propertyFlags;
+    if ((f & required) != required) continue;
+    if ((f & preferred) == preferred) return static_cast<int>(i);
+    if (fallback < 0) fallback = static_cast<int>(i);
+  }
+  return fallback;
+}
+
+void VulkanContext::submit_and_wait(VkCommandBuffer cb) const {
+  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
+  VkFence fence = VK_NULL_HANDLE;
+  vk_check(fn_.vkCreateFence(device_, &fi, nullptr, &fence), "vkCreateFence");
+  VkSubmitInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cb;
+  VkResult r = fn_.vkQueueSubmit(queue_, 1, &si, fence);
+  if (r == VK_SUCCESS) r = fn_.vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
+  fn_.vkDestroyFence(device_, fence, nullptr);
+  vk_check(r, "vkQueueSubmit/vkWaitForFences");
+}
+
+void VulkanContext::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) const {
+  VkCommandBufferAllocateInfo ai{};
+  ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  ai.commandPool = command_pool_;
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  vk_check(fn_.vkAllocateCommandBuffers(device_, &ai, &cb), "vkAllocateCommandBuffers");
+  try {
+    VkCommandBufferBeginInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    vk_check(fn_.vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    record(cb);
+    vk_check(fn_.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+    submit_and_wait(cb);
+  } catch (...) {
+    fn_.vkFreeCommandBuffers(device_, command_pool_, 1, &cb);
+    throw;
+  }
+  fn_.vkFreeCommandBuffers(device_, command_pool_, 1, &cb);
+}
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,97 @@
+#pragma once
+// The Vulkan compute device: instance (+ validation), one physical device, a logical device with a compute queue.
+#ifdef UNICORN_HAVE_VULKAN
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hal/vk_functions.h"
+
+namespace unicorn::hal {
+
+// What VulkanContext::create chooses among; one entry per VkPhysicalDevice in enumeration order.
+struct VulkanDeviceChoice {
+  uint32_t index = 0;
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+};
+
+// Picks the device for spec "vulkan" / "auto" (best type: discrete > integrated > virtual > other > CPU, i.e. a
+// real GPU before lavapipe; first of the best type) or "vulkan:N" (index N). Throws Error for other specs, an index
+// out of range, or no devices.
+uint32_t select_vulkan_device(const std::vector<VulkanDeviceChoice>& devices, const std::string& spec);
+
+// VulkanContext: owns the loader handle, instance, debug messenger, logical device, compute queue and a command
+// pool; not copyable. Creating it loads the driver (tens of ms, seconds under validation). Submissions through
+// submit_and_wait are serialized by the caller: one thread uses a context at a time (the error counter is atomic
+// because the validation layer may call back from driver threads).
+class VulkanContext {
+ public:
+  // device_spec as in select_vulkan_device. Validation layers and VK_EXT_debug_utils are enabled when the env
+  // UNICORN_VK_VALIDATE=1 and the layer is installed (validation_enabled() says whether it happened). Throws Error
+  // when there is no loader, no driver, no matching device, or the device lacks compute subgroup arithmetic.
+  static std::unique_ptr<VulkanContext> create(const std::string& device_spec = "auto");
+  ~VulkanContext();
+  VulkanContext(const VulkanContext&) = delete;
+  VulkanContext& operator=(const VulkanContext&) = delete;
+
+  const VulkanFns& fn() const { return fn_; }
+  VkDevice device() const { return device_; }
+  VkPhysicalDevice physical_device() const { return physical_; }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  VkCommandPool command_pool() const { return command_pool_; }
+  const VkPhysicalDeviceProperties& properties() const { return props_; }
+  const VkPhysicalDeviceMemoryProperties& memory_properties() const { return mem_props_; }
+  std::string device_name() const { return props_.deviceName; }
+  uint32_t subgroup_size() const { return subgroup_size_; }
+  bool is_cpu_device() const { return props_.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU; }
+  // Timestamps are usable on the compute queue; timestamp_period_ns converts ticks to nanoseconds.
+  bool has_timestamps() const { return timestamp_bits_ > 0; }
+  float timestamp_period_ns() const { return props_.limits.timestampPeriod; }
+
+  bool validation_enabled() const { return validation_; }
+  // Validation messages of ERROR severity seen so far (0 when validation is off).
+  uint64_t validation_errors() const { return validation_errors_.load(); }
+
+  // Memory type index with all `required` flags among type_bits, preferring also `preferred`; -1 when none.
+  int find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred) const;
+
+  // Records with record(cb) into a fresh primary command buffer, submits it and waits for it to finish.
+  void submit_and_wait(const std::function<void(VkCommandBuffer)>& record) const;
+  // Submits an already recorded command buffer and waits (fence) for it.
+  void submit_and_wait(VkCommandBuffer cb) const;
+
+  // The physical devices the loader reports (creates and destroys an instance; no device).
+  static std::vector<VulkanDeviceChoice> list_devices();
+
+ private:
+  VulkanContext() = default;
+  static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                         VkDebugUtilsMessageTypeFlagsEXT types,
+                                                         const VkDebugUtilsMessengerCallbackDataEXT* data, void* self);
+  void create_instance();
+  void create_device(const std::string& spec);
+
+  VulkanFns fn_;
+  PFN_vkGetInstanceProcAddr gipa_ = nullptr;
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  uint32_t timestamp_bits_ = 0;
+  uint32_t subgroup_size_ = 0;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkPhysicalDeviceProperties props_{};
+  VkPhysicalDeviceMemoryProperties mem_props_{};
+  bool validation_ = false;
+  std::atomic<uint64_t> validation_errors_{0};
+};
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,154 @@
+#include "hal/vk_kernels.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "base/error.h"
+
+namespace unicorn::hal {
+
+namespace {
+
+// Workgroup sizes: row reductions share one row among the workgroup; element-wise ops take one element each.
+constexpr uint32_t kMatvecWorkgroup = 64;
+constexpr uint32_t kRowWorkgroup = 128;
+constexpr uint32_t kElementWorkgroup = 256;
+
+const char* matvec_shader(DType t) {
+  switch (t) {
+    case DType::F32: return "matvec_f32";
+    case DType::F16: return "matvec_f16";
+    case DType::BF16: return "matvec_bf16";
+    case DType::Q4_0: return "matvec_q4_0";
+    case DType::Q8_0: return "matvec_q8_0";
+    case DType::Q4_K: return "matvec_q4_k";
+    case DType::Q5_K: return "matvec_q5_k";
+    case DType::Q6_K: return "matvec_q6_k";
+    default: return nullptr;
+  }
+}
+
+void need_floats(const GpuBuffer& b, uint64_t n, const char* what) {
+  if (b.size() < n * sizeof(float)) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, " floats");
+}
+
+uint32_t groups_for(uint32_t n, uint32_t wg) { return (n + wg - 1) / wg; }
+
+struct MatvecPush {
+  uint32_t rows, cols, row_bytes, w_offset;
+};
+struct RmsPush {
+  uint32_t n;
+  float eps;
+  uint32_t mode;
+};
+struct SoftmaxPush {
+  uint32_t n;
+};
+struct GluPush {
+  uint32_t n, mode;
+};
+struct BinaryPush {
+  uint32_t n, b_len, mode;
+};
+struct RopePush {
+  uint32_t n_heads, head_dim, interleaved, cs_offset;
+};
+
+}  // namespace
+
+VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {}
+VulkanKernels::~VulkanKernels() = default;
+
+bool VulkanKernels::matvec_supports(DType t) { return matvec_shader(t) != nullptr; }
+
+const ComputePipeline& VulkanKernels::pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
+                                               uint32_t workgroup_size) {
+  auto& slot = pipelines_[shader];
+  if (!slot) slot = std::make_unique<ComputePipeline>(ctx_, shader, n_buffers, push_bytes, workgroup_size);
+  return *slot;
+}
+
+void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                           uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens) {
+  const char* shader = matvec_shader(dtype);
+  if (shader == nullptr) fail("Vulkan matvec: unsupported weight type ", dtype_name(dtype));
+  if (rows == 0 || cols == 0 || n_tokens == 0) fail("Vulkan matvec: empty shape");
+  const uint64_t row_bytes = dtype_row_bytes(dtype, cols);  // throws when cols is not a multiple of the block
+  if (cols % 32 != 0) fail("Vulkan matvec: cols ", cols, " is not a multiple of 32");
+  const uint64_t end = w_offset + row_bytes * rows;
+  if (end > w.size()) fail("Vulkan matvec: ", rows, "x", cols, " ", dtype_name(dtype), " at byte ", w_offset,
+                           " runs past the ", w.size(), "-byte weight buffer");
+  // The shader addresses bytes with 32-bit arithmetic; F32 rows are read as words and must be word-aligned.
+  if (end > 0xffffffffull) fail("Vulkan matvec: weight range ends past 4 GiB (byte ", end, ")");
+  if (w_offset % 4 != 0) fail("Vulkan matvec: weight offset ", w_offset, " is not a multiple of 4");
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
+  const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
+  const ComputePipeline& p = pipeline(shader, 3, sizeof(MatvecPush), kMatvecWorkgroup);
+  rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
+}
+
+void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out,
+                            uint32_t n, uint32_t n_rows, float eps, RmsWeight mode) {
+  if (n == 0 || n_rows == 0) fail("Vulkan rmsnorm: empty shape");
+  need_floats(x, uint64_t(n) * n_rows, "Vulkan rmsnorm x");
+  need_floats(out, uint64_t(n) * n_rows, "Vulkan rmsnorm out");
+  if (mode != RmsWeight::None) {
+    if (w == nullptr) fail("Vulkan rmsnorm: weight mode without a weight buffer");
+    need_floats(*w, n, "Vulkan rmsnorm weight");
+  }
+  const RmsPush push{n, eps, static_cast<uint32_t>(mode)};
+  const ComputePipeline& p = pipeline("rmsnorm", 3, sizeof(RmsPush), kRowWorkgroup);
+  rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
+}
+
+void VulkanKernels::softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows) {
+  if (n == 0 || n_rows == 0) fail("Vulkan softmax: empty shape");
+  need_floats(x, uint64_t(n) * n_rows, "Vulkan softmax x");
+  const SoftmaxPush push{n};
+  rec.dispatch(pipeline("softmax", 1, sizeof(SoftmaxPush), kRowWorkgroup), {x}, push, n_rows);
+}
+
+void VulkanKernels::glu(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out,
+                        uint32_t n, GluActivation act) {
+  if (n == 0) fail("Vulkan glu: empty");
+  need_floats(gate, n, "Vulkan glu gate");
+  need_floats(up, n, "Vulkan glu up");
+  need_floats(out, n, "Vulkan glu out");
+  const GluPush push{n, static_cast<uint32_t>(act)};
+  rec.dispatch(pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
+               groups_for(n, kElementWorkgroup));
+}
+
+void VulkanKernels::binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out,
+                           uint32_t n, uint32_t b_len, uint32_t mode) {
+  if (n == 0 || b_len == 0 || b_len > n) fail("Vulkan add/mul: bad sizes n=", n, " b_len=", b_len);
+  need_floats(a, n, "Vulkan add/mul a");
+  need_floats(b, b_len, "Vulkan add/mul b");
+  need_floats(out, n, "Vulkan add/mul out");
+  const BinaryPush push{n, b_len, mode};
+  rec.dispatch(pipeline("binary", 3, sizeof(BinaryPush), kElementWorkgroup), {a, b, out}, push,
+               groups_for(n, kElementWorkgroup));
+}
+
+void VulkanKernels::add(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out,
+                        uint32_t n, uint32_t b_len) {
+  binary(rec, a, b, out, n, b_len, 0);
+}
+
+void VulkanKernels::mul(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out,
+                        uint32_t n, uint32_t b_len) {
+  binary(rec, a, b, out, n, b_len, 1);
+}
+
+void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset,
+                         uint32_t n_heads, uint32_t head_dim, bool interleaved) {
+  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0) fail("Vulkan rope: bad head shape");
+  need_floats(x, uint64_t(n_heads) * head_dim, "Vulkan rope x");
+  need_floats(cos_sin, uint64_t(cs_offset) + head_dim, "Vulkan rope cos/sin");
+  const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset};
+  rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
+               groups_for(n_heads * head_dim / 2, kElementWorkgroup));
+}
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,62 @@
+#pragma once
+// Typed entry points for the compute shaders: each records one dispatch of a transformer op.
+#ifdef UNICORN_HAVE_VULKAN
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/dtype.h"
+#include "hal/vk_recorder.h"
+
+namespace unicorn::hal {
+
+enum class GluActivation : uint32_t { Silu = 0, GeluTanh = 1 };
+enum class RmsWeight : uint32_t { None = 0, Weight = 1, OnePlusWeight = 2 };
+
+// VulkanKernels: owns the pipelines of the shaders (built on first use, then cached); not thread-safe; must not
+// outlive its context. Every method only records into rec (nothing runs before rec.submit_and_wait()); buffers
+// hold float32 unless stated. Sizes are checked against the buffers; bad sizes throw Error.
+class VulkanKernels {
+ public:
+  explicit VulkanKernels(const VulkanContext& ctx);
+  ~VulkanKernels();
+
+  // Weight types matvec accepts: F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K.
+  static bool matvec_supports(DType t);
+  // y[t * rows + r] = sum_c W[r, c] * x[t * cols + c] for t < n_tokens. W is rows x cols of dtype, stored as in GGUF
+  // (row-major, rows back to back) at byte w_offset of w. Float accumulation, so results differ from the CPU's
+  // double-precision reference only by float rounding.
+  void matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
+              const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens = 1);
+  // For each of n_rows rows of n: out = x / sqrt(mean(x^2) + eps) * (w | 1 + w | 1). out may be x. w is ignored
+  // for RmsWeight::None.
+  void rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out, uint32_t n,
+               uint32_t n_rows, float eps, RmsWeight mode);
+  // In place over n_rows rows of n (see kernels::softmax: -inf entries give 0).
+  void softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows);
+  // out = act(gate) * up over n elements; out may be gate or up.
+  void glu(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out, uint32_t n,
+           GluActivation act);
+  // out[i] = a[i] + b[i % b_len] (add) or a[i] * b[i % b_len] (mul); out may be a.
+  void add(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,
+           uint32_t b_len);
+  void mul(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,
+           uint32_t b_len);
+  // Rotates n_heads heads of head_dim in x in place with the table row at cos_sin[cs_offset ...]: head_dim / 2
+  // cosines then head_dim / 2 sines. interleaved: pairs (2i, 2i+1) (GGUF Llama); else (i, i + head_dim/2) (NEOX/HF).
+  void rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads,
+            uint32_t head_dim, bool interleaved);
+
+ private:
+  const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
+                                  uint32_t workgroup_size);
+  void binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,
+              uint32_t b_len, uint32_t mode);
+
+  const VulkanContext& ctx_;
+  std::map<std::string, std::unique_ptr<ComputePipeline>> pipelines_;
+};
+
+}  // namespace unicorn::hal
+#endif

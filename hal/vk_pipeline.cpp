@@ -1,0 +1,84 @@
+#include "hal/vk_pipeline.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include <vector>
+
+#include "base/error.h"
+#include "hal/vk_shaders.h"
+
+namespace unicorn::hal {
+
+ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers,
+                                 uint32_t push_bytes, uint32_t workgroup_size)
+    : ctx_(ctx), name_(shader), n_buffers_(n_buffers), push_bytes_(push_bytes), workgroup_size_(workgroup_size) {
+  const SpirvBlob& blob = find_spirv(shader);
+  if (workgroup_size == 0 || workgroup_size > ctx.properties().limits.maxComputeWorkGroupSize[0] ||
+      workgroup_size > ctx.properties().limits.maxComputeWorkGroupInvocations) {
+    fail(shader, ": workgroup size ", workgroup_size, " is outside the device's limits");
+  }
+  if (push_bytes > ctx.properties().limits.maxPushConstantsSize) {
+    fail(shader, ": ", push_bytes, " bytes of push constants exceed the device's limit");
+  }
+  const VulkanFns& f = ctx.fn();
+  const VkDevice dev = ctx.device();
+  try {
+    VkShaderModuleCreateInfo mi{};
+    mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+    mi.codeSize = blob.size_bytes;
+    mi.pCode = blob.words;
+    vk_check(f.vkCreateShaderModule(dev, &mi, nullptr, &module_), "vkCreateShaderModule");
+
+    std::vector<VkDescriptorSetLayoutBinding> bindings(n_buffers);
+    for (uint32_t i = 0; i < n_buffers; ++i) {
+      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    }
+    VkDescriptorSetLayoutCreateInfo li{};
+    li.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+    li.bindingCount = n_buffers;
+    li.pBindings = bindings.data();
+    vk_check(f.vkCreateDescriptorSetLayout(dev, &li, nullptr, &set_layout_), "vkCreateDescriptorSetLayout");
+
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+    VkPipelineLayoutCreateInfo pli{};
+    pli.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+    pli.setLayoutCount = 1;
+    pli.pSetLayouts = &set_layout_;
+    pli.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+    pli.pPushConstantRanges = push_bytes > 0 ? &range : nullptr;
+    vk_check(f.vkCreatePipelineLayout(dev, &pli, nullptr, &layout_), "vkCreatePipelineLayout");
+
+    VkSpecializationMapEntry entry{0, 0, sizeof(uint32_t)};
+    VkSpecializationInfo spec{1, &entry, sizeof(uint32_t), &workgroup_size_};
+    VkComputePipelineCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+    ci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    ci.stage.module = module_;
+    ci.stage.pName = "main";
+    ci.stage.pSpecializationInfo = &spec;
+    ci.layout = layout_;
+    vk_check(f.vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline_),
+             "vkCreateComputePipelines");
+  } catch (const Error& e) {
+    destroy();
+    throw Error(str_cat(shader, ": ", e.message()));
+  }
+}
+
+ComputePipeline::~ComputePipeline() { destroy(); }
+
+void ComputePipeline::destroy() {
+  const VulkanFns& f = ctx_.fn();
+  const VkDevice dev = ctx_.device();
+  if (pipeline_ != VK_NULL_HANDLE) f.vkDestroyPipeline(dev, pipeline_, nullptr);
+  if (layout_ != VK_NULL_HANDLE) f.vkDestroyPipelineLayout(dev, layout_, nullptr);
+  if (set_layout_ != VK_NULL_HANDLE) f.vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
+  if (module_ != VK_NULL_HANDLE) f.vkDestroyShaderModule(dev, module_, nullptr);
+  pipeline_ = VK_NULL_HANDLE;
+  layout_ = VK_NULL_HANDLE;
+  set_layout_ = VK_NULL_HANDLE;
+  module_ = VK_NULL_HANDLE;
+}
+
+}  // namespace unicorn::hal
+#endif

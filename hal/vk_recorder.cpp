@@ -1,0 +1,167 @@
+#include "hal/vk_recorder.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "base/error.h"
+
+namespace unicorn::hal {
+
+namespace {
+constexpr uint32_t kSetsPerPool = 256;
+constexpr uint32_t kMaxTimedDispatches = 1024;
+}  // namespace
+
+CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ctx_(ctx) {
+  const VulkanFns& f = ctx.fn();
+  VkCommandBufferAllocateInfo ai{};
+  ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  ai.commandPool = ctx.command_pool();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  vk_check(f.vkAllocateCommandBuffers(ctx.device(), &ai, &cb_), "vkAllocateCommandBuffers");
+  if (timestamps && ctx.has_timestamps()) {
+    VkQueryPoolCreateInfo qi{};
+    qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+    qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qi.queryCount = 2 * kMaxTimedDispatches;
+    const VkResult r = f.vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries_);
+    if (r != VK_SUCCESS) {
+      f.vkFreeCommandBuffers(ctx.device(), ctx.command_pool(), 1, &cb_);
+      vk_check(r, "vkCreateQueryPool");
+    }
+    max_queries_ = qi.queryCount;
+  }
+}
+
+CommandRecorder::~CommandRecorder() {
+  const VulkanFns& f = ctx_.fn();
+  if (recording_) f.vkEndCommandBuffer(cb_);
+  f.vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), 1, &cb_);
+  for (VkDescriptorPool p : pools_) f.vkDestroyDescriptorPool(ctx_.device(), p, nullptr);
+  if (queries_ != VK_NULL_HANDLE) f.vkDestroyQueryPool(ctx_.device(), queries_, nullptr);
+}
+
+void CommandRecorder::begin() {
+  const VulkanFns& f = ctx_.fn();
+  VkCommandBufferBeginInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vk_check(f.vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
+  if (queries_ != VK_NULL_HANDLE) f.vkCmdResetQueryPool(cb_, queries_, 0, max_queries_);
+  recording_ = true;
+}
+
+VkDescriptorSet CommandRecorder::allocate_set(VkDescriptorSetLayout layout) {
+  const VulkanFns& f = ctx_.fn();
+  for (;;) {
+    if (pool_in_use_ == pools_.size()) {
+      // Pools sized for kSetsPerPool sets of up to 8 buffers; a new one is added when one runs full.
+      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 8 * kSetsPerPool};
+      VkDescriptorPoolCreateInfo pi{};
+      pi.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+      pi.maxSets = kSetsPerPool;
+      pi.poolSizeCount = 1;
+      pi.pPoolSizes = &size;
+      VkDescriptorPool pool = VK_NULL_HANDLE;
+      vk_check(f.vkCreateDescriptorPool(ctx_.device(), &pi, nullptr, &pool), "vkCreateDescriptorPool");
+      pools_.push_back(pool);
+    }
+    VkDescriptorSetAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+    ai.descriptorPool = pools_[pool_in_use_];
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    const VkResult r = f.vkAllocateDescriptorSets(ctx_.device(), &ai, &set);
+    if (r == VK_SUCCESS) return set;
+    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) vk_check(r, "vkAllocateDescriptorSets");
+    ++pool_in_use_;
+  }
+}
+
+void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer_list<BufferRange> buffers,
+                               const void* push, uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y,
+                               uint32_t groups_z, const std::string& label) {
+  if (buffers.size() != pipeline.n_buffers()) {
+    fail(pipeline.name(), ": dispatch with ", buffers.size(), " buffers, the shader binds ", pipeline.n_buffers());
+  }
+  if (push_bytes != pipeline.push_bytes()) {
+    fail(pipeline.name(), ": dispatch with ", push_bytes, " bytes of push constants, the shader takes ",
+         pipeline.push_bytes());
+  }
+  const auto& lim = ctx_.properties().limits.maxComputeWorkGroupCount;
+  if (groups_x == 0 || groups_y == 0 || groups_z == 0 || groups_x > lim[0] || groups_y > lim[1] || groups_z > lim[2]) {
+    fail(pipeline.name(), ": dispatch of ", groups_x, "x", groups_y, "x", groups_z,
+         " workgroups is outside the device's limits");
+  }
+  if (!recording_) begin();
+  const VulkanFns& f = ctx_.fn();
+  const VkDescriptorSet set = allocate_set(pipeline.set_layout());
+  std::vector<VkDescriptorBufferInfo> infos;
+  infos.reserve(buffers.size());
+  for (const BufferRange& b : buffers) infos.push_back({b.buffer->handle(), b.offset, b.bytes});
+  std::vector<VkWriteDescriptorSet> writes(infos.size());
+  for (size_t i = 0; i < infos.size(); ++i) {
+    writes[i] = VkWriteDescriptorSet{};
+    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    writes[i].dstSet = set;
+    writes[i].dstBinding = static_cast<uint32_t>(i);
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  f.vkUpdateDescriptorSets(ctx_.device(), static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+
+  const bool timed = queries_ != VK_NULL_HANDLE && 2 * (labels_.size() + 1) <= max_queries_;
+  if (timed) {
+    f.vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, static_cast<uint32_t>(2 * labels_.size()));
+  }
+  f.vkCmdBindPipeline(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.handle());
+  f.vkCmdBindDescriptorSets(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, 1, &set, 0, nullptr);
+  if (push_bytes > 0) f.vkCmdPushConstants(cb_, pipeline.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+  f.vkCmdDispatch(cb_, groups_x, groups_y, groups_z);
+  if (timed) {
+    f.vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_,
+                          static_cast<uint32_t>(2 * labels_.size() + 1));
+    labels_.push_back(label.empty() ? pipeline.name() : label);
+  }
+  // Later dispatches may read what this one wrote (and overwrite what it read).
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
+                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
+                         nullptr, 0, nullptr);
+  ++n_dispatches_;
+}
+
+void CommandRecorder::submit_and_wait() {
+  timings_.clear();
+  if (!recording_) return;
+  const VulkanFns& f = ctx_.fn();
+  // Results become visible to host reads (mapped buffers) and to transfers (staged downloads).
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
+                     VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
+  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
+                         nullptr);
+  recording_ = false;
+  vk_check(f.vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
+  ctx_.submit_and_wait(cb_);
+  if (!labels_.empty()) {
+    std::vector<uint64_t> ticks(2 * labels_.size());
+    vk_check(f.vkGetQueryPoolResults(ctx_.device(), queries_, 0, static_cast<uint32_t>(ticks.size()),
+                                     ticks.size() * sizeof(uint64_t), ticks.data(), sizeof(uint64_t),
+                                     VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+             "vkGetQueryPoolResults");
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      const double ns = static_cast<double>(ticks[2 * i + 1] - ticks[2 * i]) * ctx_.timestamp_period_ns();
+      timings_.push_back({labels_[i], ns * 1e-6});
+    }
+  }
+  labels_.clear();
+  n_dispatches_ = 0;
+  for (VkDescriptorPool p : pools_) f.vkResetDescriptorPool(ctx_.device(), p, 0);
+  pool_in_use_ = 0;
+  vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
+}
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,77 @@
+#pragma once
+// Batches compute dispatches into one command buffer and one submission.
+#ifdef UNICORN_HAVE_VULKAN
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "hal/vk_buffer.h"
+#include "hal/vk_pipeline.h"
+
+namespace unicorn::hal {
+
+// One buffer binding of a dispatch: a whole buffer or a byte range of it.
+struct BufferRange {
+  const GpuBuffer* buffer = nullptr;
+  uint64_t offset = 0;
+  uint64_t bytes = VK_WHOLE_SIZE;
+  BufferRange(const GpuBuffer& b) : buffer(&b) {}  // NOLINT: implicit on purpose, binds the whole buffer
+  BufferRange(const GpuBuffer& b, uint64_t off, uint64_t n) : buffer(&b), offset(off), bytes(n) {}
+};
+
+// GPU time of one dispatch from timestamp queries.
+struct DispatchTime {
+  std::string label;
+  double ms = 0;
+};
+
+// CommandRecorder: owns a command buffer, descriptor pools and (optionally) a timestamp query pool; not copyable,
+// not thread-safe, must not outlive its context, pipelines or the buffers it records. Usage: dispatch()... then
+// submit_and_wait(), which also resets it for the next batch. Each dispatch is followed by a compute->compute
+// memory barrier (so a batch is a sequence of dependent ops); the batch ends with a barrier to host reads.
+class CommandRecorder {
+ public:
+  // timestamps: record per-dispatch GPU times when the queue supports it (timings() then has one entry each).
+  explicit CommandRecorder(const VulkanContext& ctx, bool timestamps = false);
+  ~CommandRecorder();
+  CommandRecorder(const CommandRecorder&) = delete;
+  CommandRecorder& operator=(const CommandRecorder&) = delete;
+
+  // Records pipeline over groups_x * groups_y * groups_z workgroups with buffers bound to bindings 0.. in order and
+  // push_bytes bytes of push constants. Throws Error when the buffer count or push size does not match the pipeline
+  // or a group count exceeds the device's limit.
+  void dispatch(const ComputePipeline& pipeline, std::initializer_list<BufferRange> buffers, const void* push,
+                uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y = 1, uint32_t groups_z = 1,
+                const std::string& label = {});
+  template <typename Push>
+  void dispatch(const ComputePipeline& pipeline, std::initializer_list<BufferRange> buffers, const Push& push,
+                uint32_t groups_x, uint32_t groups_y = 1, uint32_t groups_z = 1, const std::string& label = {}) {
+    dispatch(pipeline, buffers, &push, sizeof(Push), groups_x, groups_y, groups_z, label);
+  }
+
+  // Dispatches recorded since the last submission.
+  uint32_t pending() const { return n_dispatches_; }
+  // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
+  void submit_and_wait();
+  // Per-dispatch GPU times of the last submission (empty unless timestamps are on and supported).
+  const std::vector<DispatchTime>& timings() const { return timings_; }
+
+ private:
+  void begin();
+  VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
+
+  const VulkanContext& ctx_;
+  VkCommandBuffer cb_ = VK_NULL_HANDLE;
+  std::vector<VkDescriptorPool> pools_;
+  size_t pool_in_use_ = 0;
+  VkQueryPool queries_ = VK_NULL_HANDLE;
+  uint32_t max_queries_ = 0;
+  bool recording_ = false;
+  uint32_t n_dispatches_ = 0;
+  std::vector<std::string> labels_;
+  std::vector<DispatchTime> timings_;
+};
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,28 @@
+// Mat-vec skeleton: y[t, r] = sum_c W[r, c] * x[t, c]. One workgroup per output row (x) and token (y); the row is cut
+// into 32-element chunks that the invocations share; the type-specific file defines
+//   float chunk_dot(uint row_byte, uint chunk, uint x_base)  (x_base: index of the chunk's first x element)
+// before including this file.
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Params {
+  uint rows;       // output rows
+  uint cols;       // elements per row (multiple of the block size)
+  uint row_bytes;  // stored bytes per row
+  uint w_offset;   // byte offset of the matrix in the weight buffer
+} p;
+
+float chunk_dot(uint row_byte, uint chunk, uint x_base);
+
+void main() {
+  const uint row = gl_WorkGroupID.x;
+  const uint token = gl_WorkGroupID.y;
+  if (row >= p.rows) return;  // uniform per workgroup
+  const uint row_byte = p.w_offset + row * p.row_bytes;
+  const uint x_row = token * p.cols;
+  float acc = 0.0;
+  for (uint chunk = gl_LocalInvocationID.x; chunk < p.cols / 32u; chunk += WG_SIZE) {
+    acc += chunk_dot(row_byte, chunk, x_row + chunk * 32u);
+  }
+  const float total = wg_sum(acc);
+  if (gl_LocalInvocationID.x == 0) y[token * p.rows + row] = total;
+}

@@ -1,0 +1,418 @@
+// Op-level checks of the Vulkan compute shaders against the CPU reference (test-backend-ops style): random non-zero
+// inputs, sizes that are not multiples of the workgroup, every weight type. Runs with validation layers on
+// (UNICORN_VK_VALIDATE=1) and requires zero validation errors. Skips when no Vulkan device is present.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+#include "tests/test_util.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "base/dtype.h"
+#include "hal/vk_context.h"
+#include "hal/vk_kernels.h"
+#include "hal/vk_shaders.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "quant/quant.h"
+
+using namespace unicorn;
+using namespace unicorn::hal;
+
+namespace {
+
+// One context for the whole binary: creating it under validation takes seconds on lavapipe.
+struct VkFixture {
+  std::unique_ptr<VulkanContext> ctx;
+  std::unique_ptr<VulkanKernels> kernels;
+  std::string why_not;
+};
+
+VkFixture& fixture() {
+  static VkFixture f = [] {
+    VkFixture v;
+    setenv("UNICORN_VK_VALIDATE", "1", 1);
+    try {
+      v.ctx = VulkanContext::create("auto");
+      v.kernels = std::make_unique<VulkanKernels>(*v.ctx);
+    } catch (const Error& e) {
+      v.why_not = e.what();
+    }
+    return v;
+  }();
+  return f;
+}
+
+#define NEED_VULKAN()                                                           \
+  VkFixture& fx = fixture();                                                    \
+  if (!fx.ctx) UNICORN_SKIP("no usable Vulkan device: " << fx.why_not);         \
+  VulkanContext& ctx = *fx.ctx;                                                 \
+  VulkanKernels& vk = *fx.kernels;                                              \
+  const uint64_t errors_before = ctx.validation_errors();                      \
+  (void)vk
+
+#define CHECK_NO_VALIDATION_ERRORS() CHECK(ctx.validation_errors() == errors_before)
+
+// Uniform in [-scale, scale] with |v| >= scale / 100: never zero.
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    float r = u(rng);
+    if (std::fabs(r) < 0.01f) r = r < 0 ? -0.01f - r : 0.01f + r;
+    x = r * scale;
+  }
+  return v;
+}
+
+GpuBuffer upload(VulkanContext& ctx, const std::vector<float>& v) {
+  GpuBuffer b(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal);
+  b.upload(v.data(), v.size() * sizeof(float));
+  return b;
+}
+
+std::vector<float> download(const GpuBuffer& b, size_t n) {
+  std::vector<float> v(n);
+  b.download(v.data(), n * sizeof(float));
+  return v;
+}
+
+// |got - want| <= atol + rtol * |want| for every element; reports the first failure.
+void check_close(const std::vector<float>& got, const std::vector<float>& want, float rtol, float atol) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
+    }
+  }
+}
+
+std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w, uint32_t rows, uint32_t cols) {
+  const uint64_t row_bytes = dtype_row_bytes(t, cols);
+  std::vector<uint8_t> out(row_bytes * rows);
+  for (uint32_t r = 0; r < rows; ++r) {
+    quant::quantize_row(t, w.data() + size_t(r) * cols, out.data() + r * row_bytes, cols);
+  }
+  return out;
+}
+
+void check_matvec(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
+                  uint32_t seed) {
+  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
+  const std::vector<float> wf = random_floats(size_t(rows) * cols, seed);
+  const std::vector<uint8_t> wq = quantize_matrix(t, wf, rows, cols);
+  // The matrix sits after a 12-byte prefix of other data, as a tensor inside a bigger weight buffer would.
+  const uint64_t offset = 12;
+  std::vector<uint8_t> wbuf(offset + wq.size() + 4, 0xA5);
+  std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
+  GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
+  w.upload(wbuf.data(), wbuf.size());
+
+  const std::vector<float> x = random_floats(size_t(n_tokens) * cols, seed + 1);
+  GpuBuffer xb = upload(ctx, x);
+  GpuBuffer yb(ctx, size_t(n_tokens) * rows * sizeof(float), BufferPlace::HostVisible);
+  CommandRecorder rec(ctx);
+  vk.matvec(rec, t, w, offset, rows, cols, xb, yb, n_tokens);
+  rec.submit_and_wait();
+  const std::vector<float> got = download(yb, size_t(n_tokens) * rows);
+
+  std::vector<float> want(got.size());
+  const kernels::WeightMatrix wm{t, wq.data(), rows, cols};
+  kernels::matmul_reference(wm, x.data(), n_tokens, want.data(), nullptr);
+  // Float accumulation over cols terms: bound by a small multiple of eps * sum |w x| (dequantized w).
+  std::vector<float> wd(size_t(rows) * cols);
+  quant::dequantize_row(t, wq.data(), wd.data(), int64_t(rows) * cols);
+  for (uint32_t tk = 0; tk < n_tokens; ++tk) {
+    for (uint32_t r = 0; r < rows; ++r) {
+      double mag = 0;
+      for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
+      const size_t i = size_t(tk) * rows + r;
+      const double tol = 1e-5 * mag + 1e-6;
+      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
+        FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vulkan]") {
+  const std::vector<VulkanDeviceChoice> devs = {{0, "llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU},
+                                                {1, "igpu", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU},
+                                                {2, "dgpu", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU},
+                                                {3, "dgpu2", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU}};
+  CHECK(select_vulkan_device(devs, "auto") == 2);
+  CHECK(select_vulkan_device(devs, "vulkan") == 2);
+  CHECK(select_vulkan_device({devs[0], devs[1]}, "auto") == 1);
+  CHECK(select_vulkan_device({devs[0]}, "auto") == 0);
+  CHECK(select_vulkan_device(devs, "vulkan:0") == 0);
+  CHECK(select_vulkan_device(devs, "vulkan:3") == 3);
+  CHECK_THROWS_WITH(select_vulkan_device(devs, "vulkan:4"), Catch::Contains("only 4"));
+  CHECK_THROWS_AS(select_vulkan_device(devs, "vulkan:x"), Error);
+  CHECK_THROWS_AS(select_vulkan_device(devs, "vulkan:"), Error);
+  CHECK_THROWS_AS(select_vulkan_device(devs, "cuda"), Error);
+  CHECK_THROWS_AS(select_vulkan_device({}, "auto"), Error);
+}
+
+TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
+  for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
+                           "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope"}) {
+    const SpirvBlob& b = find_spirv(name);
+    REQUIRE(b.size_bytes >= 20);
+    CHECK(b.words[0] == 0x07230203u);  // SPIR-V magic
+  }
+  CHECK_THROWS_AS(find_spirv("no_such_shader"), Error);
+}
+
+TEST_CASE("vulkan context runs with validation on", "[vulkan]") {
+  NEED_VULKAN();
+  WARN("Vulkan device: " << ctx.device_name() << ", subgroup size " << ctx.subgroup_size());
+  const bool layer_installed =
+      std::filesystem::exists("/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json");
+  if (layer_installed) CHECK(ctx.validation_enabled());
+  CHECK(ctx.subgroup_size() > 0);
+  // Buffers round-trip through both places.
+  const std::vector<float> v = random_floats(1000, 7);
+  for (BufferPlace place : {BufferPlace::DeviceLocal, BufferPlace::HostVisible}) {
+    GpuBuffer b(ctx, v.size() * sizeof(float), place);
+    b.upload(v.data(), v.size() * sizeof(float));
+    CHECK(download(b, v.size()) == v);
+    CHECK_THROWS_AS(b.upload(v.data(), sizeof(float), b.size()), Error);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan validation errors are counted (so zero means zero)", "[vulkan]") {
+  NEED_VULKAN();
+  if (!ctx.validation_enabled()) UNICORN_SKIP("validation layer not installed");
+  // A deliberately wrong sType: the layer reports VUID-VkFenceCreateInfo-sType-sType (expected on stderr).
+  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_EVENT_CREATE_INFO, nullptr, 0};
+  VkFence fence = VK_NULL_HANDLE;
+  if (ctx.fn().vkCreateFence(ctx.device(), &fi, nullptr, &fence) == VK_SUCCESS) {
+    ctx.fn().vkDestroyFence(ctx.device(), fence, nullptr);
+  }
+  CHECK(ctx.validation_errors() > errors_before);
+}
+
+TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vulkan]") {
+  NEED_VULKAN();
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0}) {
+    check_matvec(ctx, vk, t, 37, 544, 2, 11);  // 17 chunks: fewer than the workgroup of 64
+    check_matvec(ctx, vk, t, 5, 96, 1, 12);
+  }
+  for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    check_matvec(ctx, vk, t, 37, 512, 2, 13);
+    check_matvec(ctx, vk, t, 3, 2560, 1, 14);  // 80 chunks: more than the workgroup, uneven share
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan matvec rejects bad shapes", "[vulkan]") {
+  NEED_VULKAN();
+  GpuBuffer w(ctx, 1024, BufferPlace::DeviceLocal);
+  GpuBuffer x(ctx, 1024, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.matvec(rec, DType::Q4_K, w, 0, 1, 100, x, x), Error);  // not a block multiple
+  CHECK_THROWS_AS(vk.matvec(rec, DType::F32, w, 0, 2, 256, x, x), Error);   // runs past the buffer
+  CHECK_THROWS_AS(vk.matvec(rec, DType::I32, w, 0, 1, 32, x, x), Error);    // unsupported type
+  CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan rmsnorm matches kernels::rmsnorm in all weight modes", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 333, rows = 3;
+  const std::vector<float> x = random_floats(size_t(n) * rows, 21, 3.0f);
+  const std::vector<float> w = random_floats(n, 22);
+  GpuBuffer xb = upload(ctx, x), wb = upload(ctx, w);
+  GpuBuffer out(ctx, x.size() * sizeof(float), BufferPlace::HostVisible);
+  for (RmsWeight mode : {RmsWeight::None, RmsWeight::Weight, RmsWeight::OnePlusWeight}) {
+    CommandRecorder rec(ctx);
+    vk.rmsnorm(rec, xb, &wb, out, n, rows, 1e-6f, mode);
+    rec.submit_and_wait();
+    std::vector<float> want(x.size());
+    for (uint32_t r = 0; r < rows; ++r) {
+      kernels::rmsnorm(x.data() + size_t(r) * n, mode == RmsWeight::None ? nullptr : w.data(), n, 1e-6f,
+                       mode == RmsWeight::OnePlusWeight, want.data() + size_t(r) * n);
+    }
+    INFO("mode " << static_cast<int>(mode));
+    check_close(download(out, x.size()), want, 1e-5f, 1e-6f);
+  }
+  // In place (out == x).
+  CommandRecorder rec(ctx);
+  vk.rmsnorm(rec, xb, &wb, xb, n, rows, 1e-6f, RmsWeight::Weight);
+  rec.submit_and_wait();
+  std::vector<float> want(x.size());
+  for (uint32_t r = 0; r < rows; ++r) {
+    kernels::rmsnorm(x.data() + size_t(r) * n, w.data(), n, 1e-6f, false, want.data() + size_t(r) * n);
+  }
+  check_close(download(xb, x.size()), want, 1e-5f, 1e-6f);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan softmax matches kernels::softmax, masked entries and rows included", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 1001, rows = 3;
+  std::vector<float> x = random_floats(size_t(n) * rows, 31, 8.0f);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (uint32_t i = 0; i < n; i += 7) x[n + i] = ninf;  // row 1: partly masked
+  for (uint32_t i = 0; i < n; ++i) x[2 * n + i] = ninf;  // row 2: fully masked
+  GpuBuffer xb = upload(ctx, x);
+  CommandRecorder rec(ctx);
+  vk.softmax(rec, xb, n, rows);
+  rec.submit_and_wait();
+  std::vector<float> want = x;
+  for (uint32_t r = 0; r < rows; ++r) kernels::softmax(want.data() + size_t(r) * n, n);
+  const std::vector<float> got = download(xb, x.size());
+  check_close(got, want, 1e-5f, 1e-9f);
+  for (uint32_t i = 0; i < n; i += 7) CHECK(got[n + i] == 0.0f);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan gated activations match kernels::swiglu and geglu_tanh", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 1234;
+  std::vector<float> gate = random_floats(n, 41, 4.0f);
+  gate[0] = 60.0f;  // large |u|: tanh must stay finite
+  gate[1] = -60.0f;
+  const std::vector<float> up = random_floats(n, 42, 2.0f);
+  GpuBuffer gb = upload(ctx, gate), ub = upload(ctx, up);
+  GpuBuffer out(ctx, n * sizeof(float), BufferPlace::HostVisible);
+  for (GluActivation act : {GluActivation::Silu, GluActivation::GeluTanh}) {
+    CommandRecorder rec(ctx);
+    vk.glu(rec, gb, ub, out, n, act);
+    rec.submit_and_wait();
+    std::vector<float> want(n);
+    if (act == GluActivation::Silu) {
+      kernels::swiglu(gate.data(), up.data(), n, want.data());
+    } else {
+      kernels::geglu_tanh(gate.data(), up.data(), n, want.data());
+    }
+    INFO("activation " << static_cast<int>(act));
+    check_close(download(out, n), want, 2e-5f, 1e-6f);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan add and mul, with and without broadcast", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 1000;
+  const std::vector<float> a = random_floats(n, 51), b = random_floats(n, 52);
+  GpuBuffer ab = upload(ctx, a), bb = upload(ctx, b);
+  GpuBuffer out(ctx, n * sizeof(float), BufferPlace::HostVisible);
+  for (uint32_t b_len : {n, 10u}) {
+    for (int op = 0; op < 2; ++op) {
+      CommandRecorder rec(ctx);
+      if (op == 0) vk.add(rec, ab, bb, out, n, b_len);
+      else vk.mul(rec, ab, bb, out, n, b_len);
+      rec.submit_and_wait();
+      std::vector<float> want(n);
+      for (uint32_t i = 0; i < n; ++i) want[i] = op == 0 ? a[i] + b[i % b_len] : a[i] * b[i % b_len];
+      INFO("op " << op << " b_len " << b_len);
+      CHECK(download(out, n) == want);  // one float op each: exact
+    }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan rope matches the scalar rotation, NEOX and interleaved", "[vulkan]") {
+  NEED_VULKAN();
+  for (uint32_t head_dim : {64u, 80u}) {
+    const uint32_t n_heads = 3, half = head_dim / 2, positions = 8, pos = 5;
+    // Table laid out like the CPU runtime's: per position, half cosines then half sines.
+    std::vector<float> table(size_t(positions) * head_dim);
+    for (uint32_t p = 0; p < positions; ++p) {
+      for (uint32_t i = 0; i < half; ++i) {
+        const float inv = 1.0f / std::pow(10000.0f, 2.0f * i / head_dim);
+        table[size_t(p) * head_dim + i] = std::cos(p * inv);
+        table[size_t(p) * head_dim + half + i] = std::sin(p * inv);
+      }
+    }
+    const std::vector<float> x = random_floats(size_t(n_heads) * head_dim, 61 + head_dim);
+    GpuBuffer tb = upload(ctx, table);
+    for (bool interleaved : {false, true}) {
+      GpuBuffer xb = upload(ctx, x);
+      CommandRecorder rec(ctx);
+      vk.rope(rec, xb, tb, pos * head_dim, n_heads, head_dim, interleaved);
+      rec.submit_and_wait();
+      std::vector<float> want = x;
+      const float* c = table.data() + size_t(pos) * head_dim;
+      const float* s = c + half;
+      for (uint32_t h = 0; h < n_heads; ++h) {
+        float* v = want.data() + size_t(h) * head_dim;
+        for (uint32_t i = 0; i < half; ++i) {
+          const uint32_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
+          const float a = v[ia], b = v[ib];
+          v[ia] = a * c[i] - b * s[i];
+          v[ib] = b * c[i] + a * s[i];
+        }
+      }
+      INFO("head_dim " << head_dim << " interleaved " << interleaved);
+      check_close(download(xb, x.size()), want, 1e-6f, 1e-6f);
+    }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]") {
+  NEED_VULKAN();
+  // rmsnorm -> gate and up matvecs -> SiLU gate -> residual add, recorded once, submitted once.
+  const uint32_t dim = 256, ff = 45;
+  const std::vector<float> x = random_floats(dim, 71, 2.0f), norm_w = random_floats(dim, 72);
+  const std::vector<float> wg = random_floats(size_t(ff) * dim, 73), wu = random_floats(size_t(ff) * dim, 74);
+  const std::vector<uint8_t> qg = quantize_matrix(DType::Q8_0, wg, ff, dim);
+  const std::vector<uint8_t> qu = quantize_matrix(DType::Q4_K, wu, ff, dim);
+  const std::vector<float> resid = random_floats(ff, 75);
+  GpuBuffer xb = upload(ctx, x), nwb = upload(ctx, norm_w), rb = upload(ctx, resid);
+  GpuBuffer gq(ctx, qg.size(), BufferPlace::DeviceLocal), uq(ctx, qu.size(), BufferPlace::DeviceLocal);
+  gq.upload(qg.data(), qg.size());
+  uq.upload(qu.data(), qu.size());
+  GpuBuffer normed(ctx, dim * sizeof(float), BufferPlace::DeviceLocal);
+  GpuBuffer g(ctx, ff * sizeof(float), BufferPlace::DeviceLocal), u(ctx, ff * sizeof(float), BufferPlace::DeviceLocal);
+  GpuBuffer out(ctx, ff * sizeof(float), BufferPlace::HostVisible);
+
+  CommandRecorder rec(ctx, /*timestamps=*/true);
+  vk.rmsnorm(rec, xb, &nwb, normed, dim, 1, 1e-5f, RmsWeight::Weight);
+  vk.matvec(rec, DType::Q8_0, gq, 0, ff, dim, normed, g);
+  vk.matvec(rec, DType::Q4_K, uq, 0, ff, dim, normed, u);
+  vk.glu(rec, g, u, g, ff, GluActivation::Silu);
+  vk.add(rec, g, rb, out, ff, ff);
+  CHECK(rec.pending() == 5);
+  rec.submit_and_wait();
+  CHECK(rec.pending() == 0);
+  if (ctx.has_timestamps()) {
+    REQUIRE(rec.timings().size() == 5);
+    CHECK(rec.timings()[1].label == "matvec_q8_0");
+    for (const DispatchTime& t : rec.timings()) CHECK(t.ms >= 0.0);
+  }
+
+  std::vector<float> n_cpu(dim), g_cpu(ff), u_cpu(ff), want(ff);
+  kernels::rmsnorm(x.data(), norm_w.data(), dim, 1e-5f, false, n_cpu.data());
+  kernels::matmul_reference(kernels::WeightMatrix{DType::Q8_0, qg.data(), ff, dim}, n_cpu.data(), 1, g_cpu.data(),
+                            nullptr);
+  kernels::matmul_reference(kernels::WeightMatrix{DType::Q4_K, qu.data(), ff, dim}, n_cpu.data(), 1, u_cpu.data(),
+                            nullptr);
+  kernels::swiglu(g_cpu.data(), u_cpu.data(), ff, want.data());
+  kernels::add(want.data(), resid.data(), ff, want.data());
+  check_close(download(out, ff), want, 1e-4f, 1e-4f);
+
+  // The recorder is reusable after a submission.
+  vk.add(rec, g, rb, out, ff, ff);
+  rec.submit_and_wait();
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+#else
+
+TEST_CASE("vulkan ops", "[vulkan]") { UNICORN_SKIP("built without Vulkan (UNICORN_HAVE_VULKAN undefined)"); }
+
+#endif
