@@ -8,7 +8,7 @@
 
 namespace unicorn::hal {
 
-GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place)
+GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place, bool allow_mapping)
     : ctx_(&ctx), size_(bytes), place_(place) {
   if (bytes == 0) fail("GPU buffer of 0 bytes");
   const VulkanFns& f = ctx.fn();
@@ -49,7 +49,7 @@ GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place
   }
   vk_check(f.vkBindBufferMemory(ctx.device(), buffer_, memory_, 0), "vkBindBufferMemory");
   const VkMemoryPropertyFlags flags = ctx.memory_properties().memoryTypes[type].propertyFlags;
-  if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+  if ((flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (allow_mapping || place == BufferPlace::HostVisible)) {
     coherent_ = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
     vk_check(f.vkMapMemory(ctx.device(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "vkMapMemory");
   }

@@ -19,7 +19,9 @@ class GpuBuffer {
  public:
   GpuBuffer() = default;
   // Throws Error when no suitable memory type exists or allocation fails (names size and place).
-  GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place);
+  // allow_mapping = false keeps a DeviceLocal buffer unmapped even where its memory is mappable, so transfers go
+  // through staging as on a discrete GPU (lets UMA devices and lavapipe exercise that path).
+  GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place, bool allow_mapping = true);
   ~GpuBuffer();
   GpuBuffer(GpuBuffer&& o) noexcept;
   GpuBuffer& operator=(GpuBuffer&& o) noexcept;

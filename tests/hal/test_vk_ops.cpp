@@ -188,6 +188,23 @@ TEST_CASE("vulkan context runs with validation on", "[vulkan]") {
     CHECK(download(b, v.size()) == v);
     CHECK_THROWS_AS(b.upload(v.data(), sizeof(float), b.size()), Error);
   }
+  // Staged transfers (the discrete-GPU path), at an offset, and a shader reading the staged data.
+  GpuBuffer staged(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal, /*allow_mapping=*/false);
+  CHECK(staged.mapped() == nullptr);
+  staged.upload(v.data(), v.size() * sizeof(float));
+  staged.upload(v.data(), 10 * sizeof(float), 500 * sizeof(float));
+  std::vector<float> want = v;
+  std::copy(v.begin(), v.begin() + 10, want.begin() + 500);
+  CHECK(download(staged, v.size()) == want);
+  std::vector<float> part(7);
+  staged.download(part.data(), 7 * sizeof(float), 503 * sizeof(float));
+  CHECK(part == std::vector<float>(v.begin() + 3, v.begin() + 10));
+  GpuBuffer doubled(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal, /*allow_mapping=*/false);
+  CommandRecorder rec(ctx);
+  vk.add(rec, staged, staged, doubled, static_cast<uint32_t>(v.size()), static_cast<uint32_t>(v.size()));
+  rec.submit_and_wait();
+  for (float& x : want) x += x;
+  CHECK(download(doubled, v.size()) == want);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
