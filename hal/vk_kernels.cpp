@@ -53,6 +53,11 @@ struct RopePush {
   uint32_t n_heads, head_dim, interleaved, cs_offset;
 };
 
+struct AttnPush {
+  uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+};
+
 }  // namespace
 
 VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {}
@@ -148,6 +153,26 @@ void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuff
   const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset};
   rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
                groups_for(n_heads * head_dim / 2, kElementWorkgroup));
+}
+
+void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                     const GpuBuffer& v_cache, const GpuBuffer& scores, const GpuBuffer& out,
+                                     uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t kv_start,
+                                     uint32_t kv_len, float scale, float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || kv_len == 0 || n_heads % n_kv_heads != 0) {
+    fail("Vulkan attention: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ", head_dim,
+         ", kv_len ", kv_len, ")");
+  }
+  if (softcap < 0) fail("Vulkan attention: negative softcap");
+  need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan attention q");
+  need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan attention out");
+  const uint64_t kv_floats = (uint64_t(kv_start) + kv_len) * n_kv_heads * head_dim;
+  need_floats(k_cache, kv_floats, "Vulkan attention k cache");
+  need_floats(v_cache, kv_floats, "Vulkan attention v cache");
+  need_floats(scores, uint64_t(n_heads) * kv_len, "Vulkan attention scores");
+  const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
+  rec.dispatch(pipeline("attn_decode", 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
+               n_heads);
 }
 
 }  // namespace unicorn::hal

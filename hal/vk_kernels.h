@@ -48,6 +48,14 @@ class VulkanKernels {
   void rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads,
             uint32_t head_dim, bool interleaved);
 
+  // Decode attention of one query token: for each of n_heads query heads (n_heads a multiple of n_kv_heads; GQA),
+  // out[h] = softmax(softcap(scale * q[h] . K[t])) . V[t] over positions t in [kv_start, kv_start + kv_len) of
+  // k_cache / v_cache, laid out [position][n_kv_heads][head_dim]. softcap 0 disables capping. scores is scratch
+  // of at least n_heads * kv_len floats. out must not alias q.
+  void attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
+                        const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
+                        uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
+
  private:
   const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                   uint32_t workgroup_size);

@@ -165,7 +165,8 @@ TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vu
 
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
-                           "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope"}) {
+                           "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope",
+                           "attn_decode"}) {
     const SpirvBlob& b = find_spirv(name);
     REQUIRE(b.size_bytes >= 20);
     CHECK(b.words[0] == 0x07230203u);  // SPIR-V magic
@@ -376,6 +377,57 @@ TEST_CASE("vulkan rope matches the scalar rotation, NEOX and interleaved", "[vul
       INFO("head_dim " << head_dim << " interleaved " << interleaved);
       check_close(download(xb, x.size()), want, 1e-6f, 1e-6f);
     }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan decode attention matches a double-precision reference (GQA, window, softcap)", "[vulkan]") {
+  NEED_VULKAN();
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, positions, kv_start, kv_len;
+    float softcap;
+  };
+  for (const Case& c : {Case{4, 2, 64, 37, 0, 37, 0.0f}, Case{6, 2, 80, 300, 45, 211, 0.0f},
+                        Case{3, 3, 48, 20, 3, 17, 5.0f}, Case{2, 1, 32, 1, 0, 1, 0.0f}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
+                  << c.kv_len << ") softcap " << c.softcap);
+    const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_heads) * c.head_dim, 81, 2.0f);
+    const std::vector<float> k = random_floats(kv_floats, 82, 2.0f), v = random_floats(kv_floats, 83);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer scores(ctx, size_t(c.n_heads) * c.kv_len * sizeof(float), BufferPlace::DeviceLocal);
+    GpuBuffer out(ctx, q.size() * sizeof(float), BufferPlace::HostVisible);
+    CommandRecorder rec(ctx);
+    vk.attention_decode(rec, qb, kb, vb, scores, out, c.n_heads, c.n_kv_heads, c.head_dim, c.kv_start, c.kv_len,
+                        scale, c.softcap);
+    rec.submit_and_wait();
+
+    std::vector<float> want(q.size());
+    const uint32_t group = c.n_heads / c.n_kv_heads;
+    for (uint32_t h = 0; h < c.n_heads; ++h) {
+      const uint32_t kvh = h / group;
+      std::vector<double> w(c.kv_len);
+      double m = -1e300, sum = 0;
+      for (uint32_t t = 0; t < c.kv_len; ++t) {
+        const float* kr = k.data() + (size_t(c.kv_start + t) * c.n_kv_heads + kvh) * c.head_dim;
+        double s = 0;
+        for (uint32_t d = 0; d < c.head_dim; ++d) s += double(q[size_t(h) * c.head_dim + d]) * kr[d];
+        s *= scale;
+        if (c.softcap > 0) s = c.softcap * std::tanh(s / c.softcap);
+        w[t] = s;
+        m = std::max(m, s);
+      }
+      for (double& x : w) sum += (x = std::exp(x - m));
+      for (uint32_t d = 0; d < c.head_dim; ++d) {
+        double acc = 0;
+        for (uint32_t t = 0; t < c.kv_len; ++t) {
+          acc += w[t] * v[(size_t(c.kv_start + t) * c.n_kv_heads + kvh) * c.head_dim + d];
+        }
+        want[size_t(h) * c.head_dim + d] = float(acc / sum);
+      }
+    }
+    check_close(download(out, q.size()), want, 1e-4f, 1e-5f);
   }
   CHECK_NO_VALIDATION_ERRORS();
 }
