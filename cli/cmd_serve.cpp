@@ -103,7 +103,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   std::thread signal_thread([&srv, stop_signals, grace] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "unicorn serve-lite: %s: stopping (in-flight requests get %.0f s)\n",
+    std::fprintf(stderr, "unicorn serve-lite: %s: stopping (in-flight requests get %.1f s)\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
     srv.request_stop();
   });

@@ -116,5 +116,24 @@ s=$(req afterbusy POST $CHAT "${JSON[@]}" -d '{"model":"m","max_tokens":3,"messa
 stop_server
 SERVER_PID=""
 
+# --- server C: SIGINT while two streams run: the short one finishes within the grace period ([DONE]), the long
+# one is cut with an error event, and the process exits 0.
+start_server drain -m "$MODEL" --ctx 4096 --parallel 2 --queue 0 --threads 1 --shutdown-grace 2 || exit 1
+curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"a","max_tokens":4000,"stream":true}' >"$WORK/cutlong.sse" &
+P1=$!
+for _ in $(seq 1 100); do [ -s "$WORK/cutlong.sse" ] && break; sleep 0.02; done
+curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"b","max_tokens":40,"stream":true}' >"$WORK/short.sse" &
+P2=$!
+for _ in $(seq 1 100); do [ -s "$WORK/short.sse" ] && break; sleep 0.01; done
+kill -INT "$SERVER_PID"
+wait "$SERVER_PID"; rc=$?
+wait $P1 $P2
+SERVER_PID=""
+[ $rc -eq 0 ] && ok "SIGINT with streams in flight -> exit 0" || bad "exit status $rc after SIGINT"
+tail -c 100 "$WORK/short.sse" | grep -q 'data: \[DONE\]' && ok "the short stream finished during the grace period" ||
+  bad "short stream: $(tail -c 300 "$WORK/short.sse")"
+grep -q '"code":"shutting_down"' "$WORK/cutlong.sse" && ok "the long stream was cut with a shutting_down error event" ||
+  bad "long stream: $(tail -c 300 "$WORK/cutlong.sse")"
+
 [ "$failures" -eq 0 ] && echo "all serve-lite error checks passed" || echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
