@@ -41,7 +41,8 @@ for name in $MODELS; do
     python3 - "$WORK/q.json" "$WORK/r.json" "$name" "$base_ppl" <<'PY'
 import json, sys
 q, r, name, base = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], float(sys.argv[4])
-print(f"| {name} | {q['type'].upper()} | {q['output_file_bytes'] / 1048576:.2f} | {q['bits_per_weight']:.2f} | "
+llama_names = {"q8_0": "Q8_0", "q6k": "Q6_K", "q5km": "Q5_K_M", "q4km": "Q4_K_M", "q4_0": "Q4_0"}
+print(f"| {name} | {llama_names.get(q['type'], q['type'])} | {q['output_file_bytes'] / 1048576:.2f} | {q['bits_per_weight']:.2f} | "
       f"{r['ppl']:.4f} | {r['ppl'] - base:+.4f} | {r['kl_mean']:.6f} ± {r['kl_stderr']:.6f} | "
       f"{100 * r['top1_agreement']:.2f}% |")
 PY
