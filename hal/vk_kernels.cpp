@@ -53,6 +53,10 @@ struct RopePush {
   uint32_t n_heads, head_dim, interleaved, cs_offset;
 };
 
+struct UnaryPush {
+  uint32_t n, mode;
+  float param;
+};
 struct AttnPush {
   uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
   float scale, softcap;
@@ -153,6 +157,17 @@ void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuff
   const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset};
   rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
                groups_for(n_heads * head_dim / 2, kElementWorkgroup));
+}
+
+void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
+                          float param) {
+  if (n == 0) fail("Vulkan unary op: empty");
+  if (op == UnaryOp::SoftCap && !(param > 0)) fail("Vulkan soft-cap: cap must be > 0, got ", param);
+  need_floats(x, n, "Vulkan unary x");
+  need_floats(out, n, "Vulkan unary out");
+  const UnaryPush push{n, static_cast<uint32_t>(op), param};
+  rec.dispatch(pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
+               groups_for(n, kElementWorkgroup));
 }
 
 void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,

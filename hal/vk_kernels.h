@@ -13,6 +13,8 @@ namespace unicorn::hal {
 
 enum class GluActivation : uint32_t { Silu = 0, GeluTanh = 1 };
 enum class RmsWeight : uint32_t { None = 0, Weight = 1, OnePlusWeight = 2 };
+// Element-wise ops of unary(): Scale (x * param), SoftCap (param * tanh(x / param)), Silu, GeluTanh (param unused).
+enum class UnaryOp : uint32_t { Scale = 0, SoftCap = 1, Silu = 2, GeluTanh = 3 };
 
 // VulkanKernels: owns the pipelines of the shaders (built on first use, then cached); not thread-safe; must not
 // outlive its context. Every method only records into rec (nothing runs before rec.submit_and_wait()); buffers
@@ -43,6 +45,9 @@ class VulkanKernels {
            uint32_t b_len);
   void mul(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,
            uint32_t b_len);
+  // out[i] = op(x[i]) over n elements; out may be x. SoftCap needs param > 0.
+  void unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
+             float param = 0.0f);
   // Rotates n_heads heads of head_dim in x in place with the table row at cos_sin[cs_offset ...]: head_dim / 2
   // cosines then head_dim / 2 sines. interleaved: pairs (2i, 2i+1) (GGUF Llama); else (i, i + head_dim/2) (NEOX/HF).
   void rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads,

@@ -166,7 +166,7 @@ TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vu
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
                            "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope",
-                           "attn_decode"}) {
+                           "attn_decode", "unary"}) {
     const SpirvBlob& b = find_spirv(name);
     REQUIRE(b.size_bytes >= 20);
     CHECK(b.words[0] == 0x07230203u);  // SPIR-V magic
@@ -318,6 +318,39 @@ TEST_CASE("vulkan gated activations match kernels::swiglu and geglu_tanh", "[vul
     INFO("activation " << static_cast<int>(act));
     check_close(download(out, n), want, 2e-5f, 1e-6f);
   }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan unary ops: scale, soft-cap, SiLU, GELU-tanh", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 777;
+  std::vector<float> x = random_floats(n, 91, 40.0f);
+  x[0] = 1e4f;  // saturating soft-cap and activations
+  x[1] = -1e4f;
+  GpuBuffer xb = upload(ctx, x);
+  GpuBuffer out(ctx, n * sizeof(float), BufferPlace::HostVisible);
+  for (UnaryOp op : {UnaryOp::Scale, UnaryOp::SoftCap, UnaryOp::Silu, UnaryOp::GeluTanh}) {
+    CommandRecorder rec(ctx);
+    const float param = op == UnaryOp::Scale ? 0.125f : 30.0f;
+    vk.unary(rec, xb, out, n, op, param);
+    rec.submit_and_wait();
+    std::vector<float> want(n);
+    switch (op) {
+      case UnaryOp::Scale:
+        want = x;
+        kernels::scale(want.data(), n, param);
+        break;
+      case UnaryOp::SoftCap:
+        for (uint32_t i = 0; i < n; ++i) want[i] = float(param * std::tanh(double(x[i]) / param));
+        break;
+      case UnaryOp::Silu: kernels::silu(x.data(), n, want.data()); break;
+      case UnaryOp::GeluTanh: kernels::gelu_tanh(x.data(), n, want.data()); break;
+    }
+    INFO("op " << static_cast<int>(op));
+    check_close(download(out, n), want, 2e-5f, 1e-5f);
+  }
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.unary(rec, xb, out, n, UnaryOp::SoftCap, 0.0f), Error);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
