@@ -110,6 +110,7 @@ void parse_common(const json& body, uint64_t default_seed, CompletionRequest& r)
       r.include_usage = it->get<bool>();
     }
   }
+  r.ignore_eos = boolean(body, "ignore_eos");
   if (boolean(body, "logprobs")) bad_field("logprobs", "logprobs are not supported by this server");
 }
 

@@ -38,6 +38,7 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   bool stream = false;
   bool include_usage = false;          // stream_options.include_usage
+  bool ignore_eos = false;             // llama.cpp's extension: keep going past end-of-generation tokens
 };
 
 // Parse and validate a request body. Throws ApiError (status 400, param naming the field) for malformed JSON,

@@ -178,7 +178,7 @@ void ServeLite::Impl::handle_completion(const httplib::Request& http_req, httpli
     return;
   }
   CompletionRequest& r = job->req;
-  job->eog = eog;
+  if (!r.ignore_eos) job->eog = eog;
   if (chat) {
     std::string text;
     try {

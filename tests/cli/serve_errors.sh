@@ -95,7 +95,7 @@ stop_server
 
 # --- server B: one slot, no queue: a second request while the first streams gets 429 + Retry-After.
 start_server busy -m "$MODEL" --ctx 2048 --parallel 1 --queue 0 --threads 1 || exit 1
-curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"hello","max_tokens":2000,"stream":true,"seed":3}' >"$WORK/long.sse" &
+curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"hello","max_tokens":2000,"ignore_eos":true,"stream":true,"seed":3}' >"$WORK/long.sse" &
 LONG_PID=$!
 busy=0
 for _ in $(seq 1 100); do
@@ -119,7 +119,7 @@ SERVER_PID=""
 # --- server C: SIGINT while two streams run: the short one finishes within the grace period ([DONE]), the long
 # one is cut with an error event, and the process exits 0.
 start_server drain -m "$MODEL" --ctx 4096 --parallel 2 --queue 0 --threads 1 --shutdown-grace 2 || exit 1
-curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"a","max_tokens":4000,"stream":true}' >"$WORK/cutlong.sse" &
+curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"a","max_tokens":4000,"ignore_eos":true,"stream":true}' >"$WORK/cutlong.sse" &
 P1=$!
 for _ in $(seq 1 100); do [ -s "$WORK/cutlong.sse" ] && break; sleep 0.02; done
 curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"b","max_tokens":40,"stream":true}' >"$WORK/short.sse" &
@@ -134,6 +134,41 @@ tail -c 100 "$WORK/short.sse" | grep -q 'data: \[DONE\]' && ok "the short stream
   bad "short stream: $(tail -c 300 "$WORK/short.sse")"
 grep -q '"code":"shutting_down"' "$WORK/cutlong.sse" && ok "the long stream was cut with a shutting_down error event" ||
   bad "long stream: $(tail -c 300 "$WORK/cutlong.sse")"
+
+# --- server D: /health says 503 "loading" while 96 slots load; the per-request time limit cuts a long generation.
+"$UNICORN" serve-lite --host 127.0.0.1 --port 0 -m "$MODEL" --ctx 2048 --parallel 96 --queue 0 --threads 1 --timeout 1 \
+  2>"$WORK/loading.log" &
+SERVER_PID=$!
+PORT=""
+for _ in $(seq 1 500); do
+  PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/loading.log" | head -1)
+  [ -n "$PORT" ] && break
+  sleep 0.01
+done
+BASE="http://127.0.0.1:$PORT"
+s=$(req loading GET /health)
+if grep -q "ready:" "$WORK/loading.log" && [ "$s" = 200 ]; then
+  echo "note: the models loaded before /health was asked; loading state not observed"
+elif [ "$s" = 503 ] && grep -q '"status":"loading"' "$WORK/loading.json"; then
+  ok "/health while loading: 503 loading"
+  s=$(req early POST $CHAT "${JSON[@]}" -d '{"model":"m","messages":[{"role":"user","content":"hi"}]}')
+  expect_error early 503 "$s" "" ""
+else
+  bad "/health while loading: $s $(cat "$WORK/loading.json")"
+fi
+for _ in $(seq 1 600); do grep -q "ready:" "$WORK/loading.log" && break; sleep 0.05; done
+s=$(req slow POST /v1/completions "${JSON[@]}" -d '{"model":"m","prompt":"a","max_tokens":2040,"ignore_eos":true,"temperature":0.5}')
+if [ "$s" = 200 ] && python3 - "$WORK/slow.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["choices"][0]["finish_reason"] == "length", r["choices"][0]["finish_reason"]
+assert r["usage"]["completion_tokens"] < 2040, r["usage"]
+print("ok: --timeout 1 cut the generation at", r["usage"]["completion_tokens"], "of 2040 tokens, finish_reason length")
+PY
+then curl -s "$BASE/metrics" | grep -q '^unicorn_request_timeouts_total 1' && ok "the timeout is counted in /metrics" || bad "timeout not counted"
+else bad "time limit: $s $(head -c 300 "$WORK/slow.json")"; fi
+stop_server
+SERVER_PID=""
 
 [ "$failures" -eq 0 ] && echo "all serve-lite error checks passed" || echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -29,7 +29,7 @@ metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 # --- disconnect frees the slot: one slot, a 2000-token stream, the client hangs up after the first tokens.
 start_server disconnect -m "$MODEL" --ctx 2048 --parallel 1 --queue 0 --threads 1 || exit 1
 curl -s -N "$BASE/v1/completions" -H 'Content-Type: application/json' \
-  -d '{"model":"m","prompt":"hello","max_tokens":2000,"stream":true,"seed":1}' >"$WORK/cut.sse" &
+  -d '{"model":"m","prompt":"hello","max_tokens":2000,"ignore_eos":true,"stream":true,"seed":1}' >"$WORK/cut.sse" &
 CUT=$!
 for _ in $(seq 1 200); do [ -s "$WORK/cut.sse" ] && break; sleep 0.01; done
 kill "$CUT"; wait "$CUT" 2>/dev/null
