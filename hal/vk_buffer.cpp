@@ -14,7 +14,8 @@ GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place
   const VulkanFns& f = ctx.fn();
   VkBufferCreateInfo bi{};
   bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-  bi.size = bytes;
+  // Shaders read uint32 words: round up so a buffer ending mid-word (18/34/210-byte blocks) can read its last bytes.
+  bi.size = (bytes + 3) & ~uint64_t{3};
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   vk_check(f.vkCreateBuffer(ctx.device(), &bi, nullptr, &buffer_), "vkCreateBuffer");

@@ -29,7 +29,7 @@ class GpuBuffer {
   GpuBuffer& operator=(const GpuBuffer&) = delete;
 
   VkBuffer handle() const { return buffer_; }
-  uint64_t size() const { return size_; }
+  uint64_t size() const { return size_; }  // bytes asked for (the allocation is rounded up to whole words)
   BufferPlace place() const { return place_; }
   // Host pointer when the memory is mappable (HostVisible, or DeviceLocal on UMA); else nullptr.
   void* mapped() const { return mapped_; }

@@ -26,6 +26,23 @@ const char* matvec_shader(DType t) {
   }
 }
 
+// Checks a weight matrix's placement for the byte-addressing shaders; returns its row size in bytes.
+uint64_t check_weights(const char* op, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                       uint32_t cols) {
+  if (rows == 0 || cols == 0) fail("Vulkan ", op, ": empty shape");
+  const uint64_t row_bytes = dtype_row_bytes(dtype, cols);  // throws when cols is not a multiple of the block
+  if (cols % 32 != 0) fail("Vulkan ", op, ": cols ", cols, " is not a multiple of 32");
+  const uint64_t end = w_offset + row_bytes * rows;
+  if (end > w.size()) {
+    fail("Vulkan ", op, ": ", rows, "x", cols, " ", dtype_name(dtype), " at byte ", w_offset, " runs past the ",
+         w.size(), "-byte weight buffer");
+  }
+  // The shaders address bytes with 32-bit arithmetic; F32 rows are read as words and must be word-aligned.
+  if (end > 0xffffffffull) fail("Vulkan ", op, ": weight range ends past 4 GiB (byte ", end, ")");
+  if (w_offset % 4 != 0) fail("Vulkan ", op, ": weight offset ", w_offset, " is not a multiple of 4");
+  return row_bytes;
+}
+
 void need_floats(const GpuBuffer& b, uint64_t n, const char* what) {
   if (b.size() < n * sizeof(float)) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, " floats");
 }
@@ -80,20 +97,26 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
                            uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens) {
   const char* shader = matvec_shader(dtype);
   if (shader == nullptr) fail("Vulkan matvec: unsupported weight type ", dtype_name(dtype));
-  if (rows == 0 || cols == 0 || n_tokens == 0) fail("Vulkan matvec: empty shape");
-  const uint64_t row_bytes = dtype_row_bytes(dtype, cols);  // throws when cols is not a multiple of the block
-  if (cols % 32 != 0) fail("Vulkan matvec: cols ", cols, " is not a multiple of 32");
-  const uint64_t end = w_offset + row_bytes * rows;
-  if (end > w.size()) fail("Vulkan matvec: ", rows, "x", cols, " ", dtype_name(dtype), " at byte ", w_offset,
-                           " runs past the ", w.size(), "-byte weight buffer");
-  // The shader addresses bytes with 32-bit arithmetic; F32 rows are read as words and must be word-aligned.
-  if (end > 0xffffffffull) fail("Vulkan matvec: weight range ends past 4 GiB (byte ", end, ")");
-  if (w_offset % 4 != 0) fail("Vulkan matvec: weight offset ", w_offset, " is not a multiple of 4");
+  if (n_tokens == 0) fail("Vulkan matvec: no tokens");
+  const uint64_t row_bytes = check_weights("matvec", dtype, w, w_offset, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
   const ComputePipeline& p = pipeline(shader, 3, sizeof(MatvecPush), kMatvecWorkgroup);
   rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
+}
+
+void VulkanKernels::get_rows(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                             uint32_t cols, const GpuBuffer& ids, uint32_t n_ids, const GpuBuffer& out) {
+  const char* mv = matvec_shader(dtype);
+  if (mv == nullptr) fail("Vulkan get_rows: unsupported weight type ", dtype_name(dtype));
+  if (n_ids == 0) fail("Vulkan get_rows: no ids");
+  const uint64_t row_bytes = check_weights("get_rows", dtype, w, w_offset, rows, cols);
+  if (ids.size() < uint64_t(n_ids) * sizeof(uint32_t)) fail("Vulkan get_rows: ids buffer too small");
+  need_floats(out, uint64_t(n_ids) * cols, "Vulkan get_rows out");
+  const std::string shader = std::string("get_rows") + (mv + 6);  // "matvec_q4_k" -> "get_rows_q4_k"
+  const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
+  rec.dispatch(pipeline(shader, 3, sizeof(MatvecPush), kMatvecWorkgroup), {w, ids, out}, push, n_ids, 1, 1, shader);
 }
 
 void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out,

@@ -31,6 +31,11 @@ class VulkanKernels {
   // double-precision reference only by float rounding.
   void matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
               const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens = 1);
+  // Embedding lookup: out[i * cols ...] = dequantized row ids[i] of W (same W arguments as matvec) for i < n_ids;
+  // ids holds n_ids uint32. An id >= rows leaves its output row untouched (ids live on the device; validate them
+  // on the host before upload).
+  void get_rows(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                uint32_t cols, const GpuBuffer& ids, uint32_t n_ids, const GpuBuffer& out);
   // For each of n_rows rows of n: out = x / sqrt(mean(x^2) + eps) * (w | 1 + w | 1). out may be x. w is ignored
   // for RmsWeight::None.
   void rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out, uint32_t n,

@@ -111,7 +111,7 @@ void check_matvec(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows,
   const std::vector<uint8_t> wq = quantize_matrix(t, wf, rows, cols);
   // The matrix sits after a 12-byte prefix of other data, as a tensor inside a bigger weight buffer would.
   const uint64_t offset = 12;
-  std::vector<uint8_t> wbuf(offset + wq.size() + 4, 0xA5);
+  std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);  // may end mid-word: GpuBuffer rounds up
   std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
   GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
   w.upload(wbuf.data(), wbuf.size());
@@ -166,7 +166,7 @@ TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vu
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
                            "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope",
-                           "attn_decode", "unary"}) {
+                           "attn_decode", "unary", "get_rows_f32", "get_rows_q4_0", "get_rows_q6_k"}) {
     const SpirvBlob& b = find_spirv(name);
     REQUIRE(b.size_bytes >= 20);
     CHECK(b.words[0] == 0x07230203u);  // SPIR-V magic
@@ -230,6 +230,34 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
   for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     check_matvec(ctx, vk, t, 37, 512, 2, 13);
     check_matvec(ctx, vk, t, 3, 2560, 1, 14);  // 80 chunks: more than the workgroup, uneven share
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan get_rows returns the dequantized rows for every weight type", "[vulkan]") {
+  NEED_VULKAN();
+  const std::vector<uint32_t> ids = {5, 0, 36, 5, 17};
+  GpuBuffer idb(ctx, ids.size() * sizeof(uint32_t), BufferPlace::DeviceLocal);
+  idb.upload(ids.data(), ids.size() * sizeof(uint32_t));
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K,
+                  DType::Q6_K}) {
+    const uint32_t rows = 37, cols = dtype_traits(t).block_elems == 256 ? 2560 : 2080;  // > 64 chunks per row
+    INFO(dtype_name(t));
+    const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, 101), rows, cols);
+    std::vector<uint8_t> wbuf(8 + wq.size());
+    std::copy(wq.begin(), wq.end(), wbuf.begin() + 8);
+    GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
+    w.upload(wbuf.data(), wbuf.size());
+    GpuBuffer out(ctx, ids.size() * cols * sizeof(float), BufferPlace::HostVisible);
+    CommandRecorder rec(ctx);
+    vk.get_rows(rec, t, w, 8, rows, cols, idb, static_cast<uint32_t>(ids.size()), out);
+    rec.submit_and_wait();
+    std::vector<float> want(ids.size() * cols);
+    const uint64_t row_bytes = dtype_row_bytes(t, cols);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      quant::dequantize_row(t, wq.data() + ids[i] * row_bytes, want.data() + i * cols, cols);
+    }
+    check_close(download(out, want.size()), want, 1e-6f, 1e-7f);
   }
   CHECK_NO_VALIDATION_ERRORS();
 }

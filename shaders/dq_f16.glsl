@@ -1,0 +1,5 @@
+// F16 row: 32 halves per chunk.
+void dequant_chunk(uint row_byte, uint chunk, out float v[32]) {
+  const uint b = row_byte + chunk * 64u;
+  for (uint i = 0; i < 32u; ++i) v[i] = load_f16(b + 2u * i);
+}
