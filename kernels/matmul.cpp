@@ -38,21 +38,7 @@ void run_split(size_t n, ThreadPool* pool, Fn&& fn) {
 
 }  // namespace
 
-bool matmul_supports(DType t) {
-  switch (t) {
-    case DType::F32:
-    case DType::F16:
-    case DType::BF16:
-    case DType::Q4_0:
-    case DType::Q8_0:
-    case DType::Q4_K:
-    case DType::Q5_K:
-    case DType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
-}
+bool matmul_supports(DType t) { return quant::is_supported(t); }
 
 WeightMatrix as_weight_matrix(const TensorView& w) {
   const Error::Context ctx{"", w.name, "shape"};
