@@ -315,7 +315,7 @@ struct DriverLeakExemption {
 }  // namespace
 
 VulkanReport probe_vulkan() {
-  const DriverLeakExemption exempt;
+  [[maybe_unused]] const DriverLeakExemption exempt;
   VulkanReport r;
   r.icd_manifests = find_icd_manifests();
   Loader l;
