@@ -8,15 +8,7 @@
 #include "base/error.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
-
-// The .ucn container is written by the pack helper (formats/ucn.h: open_ucn(path, verify)); this file wires it in
-// as soon as that header exists, so the two can land in either order.
-#if __has_include("formats/ucn.h")
 #include "formats/ucn.h"
-#define UNICORN_HAVE_UCN 1
-#else
-#define UNICORN_HAVE_UCN 0
-#endif
 
 namespace unicorn {
 
@@ -129,21 +121,10 @@ std::unique_ptr<ModelSource> open_model_source(const std::string& path, bool ver
   const std::string head = read_head(path, 16);
   if (head.size() >= 4 && head.compare(0, 4, "GGUF") == 0) return std::make_unique<GgufSource>(path);
   if (looks_like_safetensors(head)) return std::make_unique<HfSource>(path, true);
-#if UNICORN_HAVE_UCN
   const auto* h = reinterpret_cast<const uint8_t*>(head.data());
   if (is_ucn_magic(std::span<const uint8_t>(h, head.size()))) return open_ucn(path, verify_checksums);
   throw Error("unrecognized model format (expected a HF checkpoint directory, .safetensors, .gguf or .ucn)",
               {path, "", ""});
-#else
-  // TODO(pack helper): formats/ucn.h brings open_ucn(path, verify) and is_ucn_magic(); the #if above wires them in.
-  (void)verify_checksums;
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".ucn") == 0) {
-    throw Error(".ucn support not built into this binary", {path, "", ""});
-  }
-  throw Error("unrecognized model format (expected a HF checkpoint directory, .safetensors, .gguf or .ucn; "
-              ".ucn support not built)",
-              {path, "", ""});
-#endif
 }
 
 }  // namespace unicorn
