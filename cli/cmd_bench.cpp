@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "runtime/bench.h"
 
 namespace unicorn::cli {
@@ -50,12 +51,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("md", "print a markdown table")
       ("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (vm["device"].as<std::string>() != "cpu")
     throw po::error("--device: only 'cpu' is supported today (the Vulkan backend does not exist yet)");
   const bool json = vm.count("json") > 0, md = vm.count("md") > 0;

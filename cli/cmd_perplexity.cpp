@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
 #include "runtime/tokenizer.h"
@@ -43,12 +44,7 @@ int cmd_perplexity(const std::vector<std::string>& args) {
       ("quiet,q", "no progress output")
       ("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (!vm.count("model")) throw po::error("needs -m MODEL");
   PerplexityOptions po_;
   po_.ctx = vm["ctx"].as<int>();

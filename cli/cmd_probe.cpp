@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "hal/probe_report.h"
 
 namespace unicorn::cli {
@@ -213,12 +214,7 @@ int cmd_probe(const std::vector<std::string>& args) {
       "root", po::value(&root), "a recorded machine: DIR/sys, DIR/dev, DIR/proc and DIR/ioctl where they exist")(
       "no-vulkan", "do not load the Vulkan loader");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (!require.empty() && require != "cpu" && require != "vulkan" && require != "gpu" && require != "npu")
     throw po::error("--require must be cpu, vulkan, gpu or npu, not '" + require + "'");
   if (!model_size.empty() && !model_file.empty()) throw po::error("give either --model-size or -m, not both");

@@ -14,6 +14,7 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "runtime/chat_template.h"
 #include "runtime/generate.h"
 #include "runtime/model.h"
@@ -192,12 +193,7 @@ int cmd_run(const std::vector<std::string>& args) {
        "write the prompt's logits from the batched prefill: float32 row-major [n_prompt, vocab]");
   // clang-format on
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (vm.count("seed")) {
     f.sampling.seed = vm["seed"].as<uint64_t>();
   } else {

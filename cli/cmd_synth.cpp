@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "quant/recipe.h"
 #include "runtime/synth.h"
 
@@ -38,12 +39,7 @@ int cmd_synth(const std::vector<std::string>& args) {
       ("quiet,q", "no progress output")
       ("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (!vm.count("output")) throw po::error("needs -o FILE");
   SynthOptions o;
   o.arch = vm["arch"].as<std::string>();

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/parse.h"
 #include "runtime/tokenizer.h"
 
 namespace unicorn::cli {
@@ -29,12 +30,7 @@ int cmd_tokenize(const std::vector<std::string>& args) {
       ("json", "print {\"ids\": [...], \"pieces\": [...]} (pieces as stored in the vocabulary)")
       ("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kExitOk;
-  }
+  if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (!vm.count("model")) throw po::error("needs -m PATH");
   if (vm.count("text") + vm.count("file") != 1) throw po::error("needs exactly one of --text and --file");
 
