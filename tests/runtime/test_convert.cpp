@@ -22,6 +22,10 @@
 #include "runtime/tokenizer.h"
 #include "tests/test_util.h"
 
+using unicorn::test::read_f32;
+using unicorn::test::rel_l2;
+using unicorn::test::gunzip;
+
 using namespace unicorn;
 using json = nlohmann::json;
 
@@ -33,24 +37,7 @@ json read_json(const std::string& path) {
   return json::parse(f);
 }
 
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  REQUIRE(f.good());
-  std::vector<float> v(static_cast<size_t>(f.tellg()) / 4);
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  return v;
-}
 
-double rel_l2(const std::vector<float>& a, const std::vector<float>& ref) {
-  REQUIRE(a.size() == ref.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    num += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]);
-    den += double(ref[i]) * ref[i];
-  }
-  return std::sqrt(num / den);
-}
 
 // Logits of the fixture's prompt from MODEL_PATH vs the HF reference of fixture NAME.
 double fixture_error(const std::string& fixture_dir, const std::string& model_path) {
@@ -212,17 +199,6 @@ TEST_CASE("convert: gemma3n cannot go to GGUF yet, but packs to .ucn", "[convert
 
 namespace {
 
-std::string gunzip_file(const std::string& path) {
-  const std::string cmd = "gzip -dc '" + path + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  REQUIRE(pclose(p) == 0);
-  return out;
-}
 
 }  // namespace
 
@@ -233,7 +209,7 @@ TEST_CASE("convert: gemma3 tokenizer.json becomes an SPM ('llama') GGUF vocabula
   const std::string cfg_gz = test::shared_path("vocab/gemma3-tokenizer_config.json.gz");
   Metadata md;
   std::vector<std::string> notes;
-  add_gguf_tokenizer_from_hf(md, gunzip_file(json_gz), cfg_gz.empty() ? "" : gunzip_file(cfg_gz), "", 0, "gemma3", &notes);
+  add_gguf_tokenizer_from_hf(md, gunzip(json_gz), cfg_gz.empty() ? "" : gunzip(cfg_gz), "", 0, "gemma3", &notes);
   CHECK(md.get_string("tokenizer.ggml.model") == "llama");
   CHECK_FALSE(md.get("tokenizer.ggml.add_space_prefix").as_bool());
   const MetaArray& types = md.get("tokenizer.ggml.token_type").as_array();

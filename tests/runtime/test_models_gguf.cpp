@@ -18,6 +18,9 @@
 #include "runtime/model_config.h"
 #include "tests/test_util.h"
 
+using unicorn::test::read_f32;
+using unicorn::test::rel_l2;
+
 namespace {
 
 using json = nlohmann::json;
@@ -225,24 +228,7 @@ void convert_fixture(const std::string& dir, const std::string& out_path,
   w.write(out_path);
 }
 
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  REQUIRE(f.good());
-  std::vector<float> v(static_cast<size_t>(f.tellg()) / 4);
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  return v;
-}
 
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    den += double(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
 
 }  // namespace
 

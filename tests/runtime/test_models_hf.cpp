@@ -17,6 +17,9 @@
 #include "runtime/model.h"
 #include "tests/test_util.h"
 
+using unicorn::test::read_f32;
+using unicorn::test::rel_l2;
+
 namespace {
 
 using unicorn::Model;
@@ -29,25 +32,7 @@ json read_json(const std::string& path) {
   return json::parse(f);
 }
 
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  REQUIRE(f.good());
-  const auto size = static_cast<size_t>(f.tellg());
-  std::vector<float> v(size / sizeof(float));
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-  return v;
-}
 
-double rel_l2(const std::vector<float>& ours, const std::vector<float>& ref) {
-  REQUIRE(ours.size() == ref.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    num += (double(ours[i]) - ref[i]) * (double(ours[i]) - ref[i]);
-    den += double(ref[i]) * ref[i];
-  }
-  return std::sqrt(num / den);
-}
 
 int argmax(const float* x, int n) {
   int best = 0;

@@ -11,6 +11,8 @@
 #include "runtime/tokenizer.h"
 #include "tests/test_util.h"
 
+using unicorn::test::gunzip;
+
 namespace {
 
 std::string read_file(const std::string& path) {
@@ -20,17 +22,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string gunzip(const std::string& path) {
-  const std::string cmd = "gzip -dc '" + path + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  REQUIRE(pclose(p) == 0);
-  return out;
-}
 
 struct Case {
   std::string text;
