@@ -67,7 +67,7 @@ struct BinaryPush {
   uint32_t n, b_len, mode;
 };
 struct RopePush {
-  uint32_t n_heads, head_dim, interleaved, cs_offset;
+  uint32_t n_heads, head_dim, interleaved, cs_offset, n_tokens;
 };
 
 struct UnaryPush {
@@ -76,6 +76,10 @@ struct UnaryPush {
 };
 struct AttnPush {
   uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+};
+struct AttnRowsPush {
+  uint32_t n_heads, n_kv_heads, head_dim, q_pos0, window;
   float scale, softcap;
 };
 
@@ -173,13 +177,13 @@ void VulkanKernels::mul(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffe
 }
 
 void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset,
-                         uint32_t n_heads, uint32_t head_dim, bool interleaved) {
-  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0) fail("Vulkan rope: bad head shape");
-  need_floats(x, uint64_t(n_heads) * head_dim, "Vulkan rope x");
-  need_floats(cos_sin, uint64_t(cs_offset) + head_dim, "Vulkan rope cos/sin");
-  const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset};
+                         uint32_t n_heads, uint32_t head_dim, bool interleaved, uint32_t n_tokens) {
+  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0 || n_tokens == 0) fail("Vulkan rope: bad head shape");
+  need_floats(x, uint64_t(n_tokens) * n_heads * head_dim, "Vulkan rope x");
+  need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan rope cos/sin");
+  const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens};
   rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
-               groups_for(n_heads * head_dim / 2, kElementWorkgroup));
+               groups_for(n_tokens * n_heads * head_dim / 2, kElementWorkgroup));
 }
 
 void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
@@ -211,6 +215,27 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
   rec.dispatch(pipeline("attn_decode", 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
                n_heads);
+}
+
+void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                   const GpuBuffer& v_cache, const GpuBuffer& scores, const GpuBuffer& out,
+                                   uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t q_pos0,
+                                   uint32_t n_queries, uint32_t window, float scale, float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || n_queries == 0 || n_heads % n_kv_heads != 0) {
+    fail("Vulkan prefill attention: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ", head_dim,
+         ", ", n_queries, " queries)");
+  }
+  if (softcap < 0) fail("Vulkan prefill attention: negative softcap");
+  const uint64_t q_floats = uint64_t(n_queries) * n_heads * head_dim;
+  need_floats(q, q_floats, "Vulkan prefill attention q");
+  need_floats(out, q_floats, "Vulkan prefill attention out");
+  const uint64_t total = uint64_t(q_pos0) + n_queries;
+  need_floats(k_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention k cache");
+  need_floats(v_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention v cache");
+  need_floats(scores, uint64_t(n_queries) * n_heads * total, "Vulkan prefill attention scores");
+  const AttnRowsPush push{n_heads, n_kv_heads, head_dim, q_pos0, window, scale, softcap};
+  rec.dispatch(pipeline("attn_rows", 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
+               push, n_heads, n_queries);
 }
 
 }  // namespace unicorn::hal

@@ -53,10 +53,12 @@ class VulkanKernels {
   // out[i] = op(x[i]) over n elements; out may be x. SoftCap needs param > 0.
   void unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
              float param = 0.0f);
-  // Rotates n_heads heads of head_dim in x in place with the table row at cos_sin[cs_offset ...]: head_dim / 2
-  // cosines then head_dim / 2 sines. interleaved: pairs (2i, 2i+1) (GGUF Llama); else (i, i + head_dim/2) (NEOX/HF).
+  // Rotates n_tokens * n_heads heads of head_dim in x ([token][head][head_dim]) in place; token t uses the table row
+  // at cos_sin[cs_offset + t * head_dim ...]: head_dim / 2 cosines then head_dim / 2 sines (one row per position,
+  // so consecutive tokens take consecutive positions). interleaved: pairs (2i, 2i+1) (GGUF Llama); else
+  // (i, i + head_dim/2) (NEOX/HF).
   void rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads,
-            uint32_t head_dim, bool interleaved);
+            uint32_t head_dim, bool interleaved, uint32_t n_tokens = 1);
 
   // Decode attention of one query token: for each of n_heads query heads (n_heads a multiple of n_kv_heads; GQA),
   // out[h] = softmax(softcap(scale * q[h] . K[t])) . V[t] over positions t in [kv_start, kv_start + kv_len) of
@@ -65,6 +67,15 @@ class VulkanKernels {
   void attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
                         const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
                         uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
+  // Causal attention of n_queries query tokens at positions q_pos0.. (prefill): query t attends to positions
+  // [max(0, q_pos0 + t - window + 1) or 0 when window == 0, q_pos0 + t] of the caches (laid out as for
+  // attention_decode, holding at least q_pos0 + n_queries positions). q / out are [token][head][head_dim]; scores
+  // is scratch of n_queries * n_heads * (q_pos0 + n_queries) floats. out must not alias q. One workgroup per
+  // (head, query): correct for any length, not tiled (the tiled prefill kernel replaces it for speed).
+  void attention_rows(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
+                      const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
+                      uint32_t head_dim, uint32_t q_pos0, uint32_t n_queries, uint32_t window, float scale,
+                      float softcap);
 
  private:
   const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,

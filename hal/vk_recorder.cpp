@@ -132,14 +132,36 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
   ++n_dispatches_;
 }
 
+void CommandRecorder::copy(const GpuBuffer& src, uint64_t src_offset, const GpuBuffer& dst, uint64_t dst_offset,
+                           uint64_t bytes) {
+  if (bytes == 0) return;
+  if (src_offset > src.size() || bytes > src.size() - src_offset || dst_offset > dst.size() ||
+      bytes > dst.size() - dst_offset) {
+    fail("GPU copy of ", bytes, " bytes from ", src_offset, " (of ", src.size(), ") to ", dst_offset, " (of ",
+         dst.size(), ") is out of range");
+  }
+  if (!recording_) begin();
+  const VulkanFns& f = ctx_.fn();
+  const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  const VkAccessFlags access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                               VK_ACCESS_TRANSFER_WRITE_BIT;
+  // The copy reads what earlier dispatches wrote; later dispatches read what it wrote.
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, access, access};
+  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+  const VkBufferCopy region{src_offset, dst_offset, bytes};
+  f.vkCmdCopyBuffer(cb_, src.handle(), dst.handle(), 1, &region);
+  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
 void CommandRecorder::submit_and_wait() {
   timings_.clear();
   if (!recording_) return;
   const VulkanFns& f = ctx_.fn();
   // Results become visible to host reads (mapped buffers) and to transfers (staged downloads).
-  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                     VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                      VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
-  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
                          nullptr);
   recording_ = false;

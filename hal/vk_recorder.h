@@ -50,6 +50,10 @@ class CommandRecorder {
     dispatch(pipeline, buffers, &push, sizeof(Push), groups_x, groups_y, groups_z, label);
   }
 
+  // Records a copy of bytes from src at src_offset to dst at dst_offset, ordered after the dispatches before it
+  // and before those after it (barriers both ways). Throws Error when a range is out of bounds.
+  void copy(const GpuBuffer& src, uint64_t src_offset, const GpuBuffer& dst, uint64_t dst_offset, uint64_t bytes);
+
   // Dispatches recorded since the last submission.
   uint32_t pending() const { return n_dispatches_; }
   // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
