@@ -77,6 +77,29 @@ class VulkanKernels {
                       uint32_t head_dim, uint32_t q_pos0, uint32_t n_queries, uint32_t window, float scale,
                       float softcap);
 
+  // ---- Gemma 3n ----
+  // y = W x for an F32 matrix of any width (rows x cols, row-major), n_tokens rows of x; for small matrices whose
+  // width is no multiple of 32.
+  void matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols, const GpuBuffer& x,
+                      const GpuBuffer& y, uint32_t n_tokens = 1);
+  // Per row of n (n_rows rows) in place: x = max(x - (mean + std * multiplier), 0), population std.
+  void gaussian_topk(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows, float multiplier);
+  // Per row of n in place: x *= rms(ref row) / sqrt(max(mean(x^2), 1e-5)).
+  void rms_match(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& ref, uint32_t n, uint32_t n_rows);
+  // AltUp predict over streams laid out [n_streams][stride] (token t of stream s at s * stride + t * hidden):
+  // pred_j = stream_j + sum_i (predict[(j N + i) N ..] . mod[t N ..]) stream_i. predict holds N^3 floats, mod
+  // n_tokens * N.
+  void altup_predict(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& mod, const GpuBuffer& predict,
+                     const GpuBuffer& pred, uint32_t n_streams, uint32_t hidden, uint32_t n_tokens, uint32_t stride);
+  // AltUp correct: stream_s = (act - pred_active) * (1 + correct[s N ..] . mod[t N ..]) + pred_s. act is
+  // [n_tokens][hidden]; correct N^2 floats.
+  void altup_correct(CommandRecorder& rec, const GpuBuffer& pred, const GpuBuffer& act, const GpuBuffer& mod,
+                     const GpuBuffer& correct, const GpuBuffer& streams, uint32_t n_streams, uint32_t hidden,
+                     uint32_t n_tokens, uint32_t stride, uint32_t active);
+  // streams[s * stride + i] += x[i] for s in [first, n_streams), i < n.
+  void add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x, uint32_t n_streams,
+                      uint32_t first, uint32_t n, uint32_t stride);
+
  private:
   const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                   uint32_t workgroup_size);

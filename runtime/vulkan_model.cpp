@@ -17,6 +17,7 @@
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
 #include "hal/vk_recorder.h"
+#include "quant/quant.h"
 #include "runtime/model_weights.h"
 #include "runtime/rope_table.h"
 #endif
@@ -71,10 +72,12 @@ std::string mib(uint64_t b) {
   return s;
 }
 
-// A weight matrix on the device: its bytes exactly as stored (the shaders dequantize them).
+// A weight matrix on the device: its bytes exactly as stored (the shaders dequantize them), or, for a matrix whose
+// width is no multiple of 32 (small Gemma 3n factors), dequantized to F32 for the any-width matvec.
 struct GpuMatrix {
   DType dtype = DType::F32;
   uint32_t rows = 0, cols = 0;
+  bool any_width = false;
   GpuBuffer buf;
   bool empty() const { return rows == 0; }
 };
@@ -84,6 +87,9 @@ struct GpuLayer {
   GpuMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
   GpuBuffer attn_norm, post_attn_norm, ffn_norm, post_ffn_norm, q_norm, k_norm;
   GpuBuffer k_cache, v_cache;  // empty for layers reading another layer's cache
+  // Gemma 3n.
+  GpuMatrix laurel_left, laurel_right, per_layer_gate, per_layer_proj, altup_router;
+  GpuBuffer laurel_norm, per_layer_post_norm, altup_router_norm, altup_predict, altup_correct, altup_out_scale;
 };
 
 // WeightPlacer: decides DEVICE_LOCAL or HOST_VISIBLE per tensor against a byte budget of device-local memory and
@@ -117,8 +123,22 @@ class WeightPlacer {
     m.dtype = w.dtype;
     m.rows = static_cast<uint32_t>(w.rows);
     m.cols = static_cast<uint32_t>(w.cols);
-    m.buf = place(w.data, dtype_row_bytes(w.dtype, static_cast<uint64_t>(w.cols)) * static_cast<uint64_t>(w.rows));
+    const uint64_t row_bytes = dtype_row_bytes(w.dtype, static_cast<uint64_t>(w.cols));
+    if (w.cols % 32 != 0) {
+      std::vector<float> f32(static_cast<size_t>(w.rows * w.cols));
+      for (int64_t r = 0; r < w.rows; ++r)
+        quant::dequantize_row(w.dtype, w.data + row_bytes * static_cast<uint64_t>(r), f32.data() + r * w.cols, w.cols);
+      m.dtype = DType::F32;
+      m.any_width = true;
+      m.buf = floats(f32);
+      return m;
+    }
+    m.buf = place(w.data, row_bytes * static_cast<uint64_t>(w.rows));
     return m;
+  }
+  // A float matrix held in a vector (Gemma 3n's AltUp router), [rows, cols].
+  GpuMatrix matrix(const std::vector<float>& v, int64_t rows, int64_t cols) {
+    return matrix(kernels::WeightMatrix{DType::F32, reinterpret_cast<const uint8_t*>(v.data()), rows, cols});
   }
 
   std::string summary() const {
@@ -162,17 +182,28 @@ class VulkanModel final : public Model {
   void reset() override { n_cached_ = 0; }
   void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
   std::string profile_report() const override;
+  // The recorder goes first: it may still reference the buffers.
+  ~VulkanModel() override { rec_.reset(); }
 
  private:
+  void record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits);
   void upload_weights(const ModelWeights& w, uint64_t budget);
   void ensure_capacity(int n, int pos, bool all_logits);
   void norm(const GpuBuffer& x, const GpuBuffer& w, const GpuBuffer& out, uint32_t n, uint32_t rows) {
     kernels_->rmsnorm(*rec_, x, &w, out, n, rows, eps_, cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight);
   }
   void matvec(const GpuMatrix& m, const GpuBuffer& x, const GpuBuffer& y, int n) {
-    kernels_->matvec(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+    if (m.any_width) kernels_->matvec_f32_any(*rec_, m.buf, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+    else kernels_->matvec(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+  }
+  void scale(const GpuBuffer& x, uint64_t n, double factor) {
+    kernels_->unary(*rec_, x, x, static_cast<uint32_t>(n), hal::UnaryOp::Scale, static_cast<float>(factor));
   }
   void layer_standard(int l, int n, int pos);
+  void gemma3n_inputs(std::span<const int32_t> tokens);
+  void layer_gemma3n(int l, int n, int pos);
+  void gemma3n_output(int n, int first, int rows);
+  void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
   void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
@@ -191,6 +222,11 @@ class VulkanModel final : public Model {
 
   GpuMatrix embed_, lm_head_;
   GpuBuffer final_norm_;
+  // Gemma 3n.
+  GpuMatrix per_layer_embed_, per_layer_model_proj_;
+  GpuBuffer per_layer_proj_norm_;
+  std::vector<GpuMatrix> altup_proj_, altup_unembed_;
+  uint32_t N_ = 0, A_ = 0, P_ = 0, LP_ = 0;
   std::vector<GpuLayer> layers_;
   GpuBuffer rope_global_, rope_local_;  // [ctx][head_dim]: cos half then sin half
   int n_cached_ = 0;
@@ -199,6 +235,8 @@ class VulkanModel final : public Model {
 
   // Activations, cap_ rows each; ids_, logits_ and hidden_ are host-visible (written / read by the host).
   GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
+  // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
+  GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   std::map<std::string, OpTime> op_times_;
 };
 
@@ -223,13 +261,19 @@ uint64_t weight_budget(const VulkanContext& ctx, uint64_t reserved) {
 VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts,
                          std::unique_ptr<VulkanContext> ctx)
     : src_(std::move(src)), cfg_(std::move(cfg)), ctx_(std::move(ctx)) {
-  if (cfg_.arch == ModelArch::Gemma3n) throw Error("Vulkan: gemma3n is not wired to the GPU yet (use --device cpu)");
   ModelWeights w = bind_weights(*src_, cfg_);
   if (opts.ctx < 0) throw Error(str_cat("context size must not be negative (got ", opts.ctx, ")"));
   const int ctx_len = opts.ctx > 0 ? opts.ctx : std::min(cfg_.max_ctx, ModelOptions::kDefaultCtxCap);
   if (opts.gpu_layers > cfg_.n_layers)
     throw Error(str_cat("--gpu-layers ", opts.gpu_layers, " exceeds the model's ", cfg_.n_layers, " layers"));
   gpu_layers_ = opts.gpu_layers < 0 ? cfg_.n_layers : opts.gpu_layers;
+  if (gpu_layers_ < cfg_.n_layers && cfg_.arch == ModelArch::Gemma3n)
+    throw Error("--gpu-layers: a CPU/GPU layer split is not supported for gemma3n (its AltUp streams cross every "
+                "layer); use all layers (-1) or 0");
+  N_ = static_cast<uint32_t>(cfg_.altup_inputs);
+  A_ = static_cast<uint32_t>(cfg_.altup_active);
+  P_ = static_cast<uint32_t>(cfg_.per_layer_dim);
+  LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
@@ -306,6 +350,26 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
     G.w_up = placer.matrix(L.w_up);
     G.w_down = placer.matrix(L.w_down);
     if (!L.post_ffn_norm.empty()) G.post_ffn_norm = placer.floats(L.post_ffn_norm);
+    if (cfg_.arch == ModelArch::Gemma3n) {
+      G.altup_router_norm = placer.floats(L.altup_router_norm);
+      G.altup_router = placer.matrix(L.altup_router, cfg_.altup_inputs, cfg_.hidden);
+      G.altup_predict = placer.floats(L.altup_predict);
+      G.altup_correct = placer.floats(L.altup_correct);
+      if (!L.altup_out_scale.empty()) G.altup_out_scale = placer.floats(L.altup_out_scale);
+      G.laurel_left = placer.matrix(L.laurel_left);
+      G.laurel_right = placer.matrix(L.laurel_right);
+      G.laurel_norm = placer.floats(L.laurel_norm);
+      G.per_layer_gate = placer.matrix(L.per_layer_gate);
+      G.per_layer_proj = placer.matrix(L.per_layer_proj);
+      G.per_layer_post_norm = placer.floats(L.per_layer_post_norm);
+    }
+  }
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    per_layer_embed_ = placer.matrix(w.per_layer_embed);
+    per_layer_model_proj_ = placer.matrix(w.per_layer_model_proj);
+    per_layer_proj_norm_ = placer.floats(w.per_layer_proj_norm);
+    for (const auto& m : w.altup_proj) altup_proj_.push_back(placer.matrix(m));
+    for (const auto& m : w.altup_unembed) altup_unembed_.push_back(placer.matrix(m));
   }
   if (gpu_layers_ == cfg_.n_layers) {
     final_norm_ = placer.floats(w.final_norm);
@@ -341,6 +405,21 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
     ffo_ = floats(N * H_);
     row_ = floats(H_);
     if (cpu_tail_) hidden_ = GpuBuffer(c, N * H_ * 4, BufferPlace::HostVisible);
+    if (cfg_.arch == ModelArch::Gemma3n) {
+      pl_ids_ = GpuBuffer(c, N * 4, BufferPlace::HostVisible);
+      streams_ = floats(N_ * N * H_);
+      pred_ = floats(N_ * N * H_);
+      pli_ = floats(N * LP_);
+      plrow_ = floats(N * LP_);
+      plil_ = floats(N * P_);
+      lr_ = floats(N * static_cast<uint64_t>(cfg_.laurel_rank));
+      laurel_ = floats(N * H_);
+      h_ = floats(N * H_);
+      active_ = floats(N * H_);
+      mod_ = floats(N * N_);
+      tmp_ = floats(N * H_);
+      gatep_ = floats(N * P_);
+    }
   }
   const uint64_t scores = uint64_t(n) * cfg_.n_heads * (uint64_t(pos) + n);
   if (scores > scores_cap_) {
@@ -366,6 +445,16 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
     if (t < 0 || t >= cfg_.vocab_size)
       throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
   n_cached_ = pos;
+  try {
+    record_and_run(tokens, pos, logits, all_logits);
+  } catch (...) {
+    rec_->discard();  // a half-recorded batch must not run with the next one
+    throw;
+  }
+}
+
+void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
+  const int n = static_cast<int>(tokens.size());
   ensure_capacity(n, pos, all_logits);
   std::memcpy(ids_.mapped(), tokens.data(), sizeof(int32_t) * tokens.size());
 
@@ -373,7 +462,12 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
   if (cfg_.embed_scale != 1.0)
     kernels_->unary(*rec_, x_, x_, static_cast<uint32_t>(n) * H_, hal::UnaryOp::Scale,
                     static_cast<float>(cfg_.embed_scale));
-  for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    gemma3n_inputs(tokens);
+    for (int l = 0; l < gpu_layers_; ++l) layer_gemma3n(l, n, pos);
+  } else {
+    for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
+  }
 
   if (cpu_tail_) {
     // The hidden state crosses to the CPU once; the tail runs the rest and the head.
@@ -384,12 +478,16 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
     return;
   }
   const uint32_t rows = all_logits ? static_cast<uint32_t>(n) : 1u;
-  const GpuBuffer* head_in = &x_;
-  if (!all_logits && n > 1) {
-    rec_->copy(x_, uint64_t(n - 1) * H_ * 4, row_, 0, uint64_t(H_) * 4);
-    head_in = &row_;
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    gemma3n_output(n, all_logits ? 0 : n - 1, static_cast<int>(rows));
+  } else {
+    const GpuBuffer* head_in = &x_;
+    if (!all_logits && n > 1) {
+      rec_->copy(x_, uint64_t(n - 1) * H_ * 4, row_, 0, uint64_t(H_) * 4);
+      head_in = &row_;
+    }
+    norm(*head_in, final_norm_, xn_, H_, rows);
   }
-  norm(*head_in, final_norm_, xn_, H_, rows);
   const GpuMatrix& head = lm_head_.buf.handle() != VK_NULL_HANDLE ? lm_head_ : embed_;
   kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, xn_, logits_, rows);
   const uint32_t n_logits = rows * static_cast<uint32_t>(cfg_.vocab_size);
@@ -422,6 +520,108 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   mlp(l, xn_, n, ffo_);
   if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, static_cast<uint32_t>(n));
   kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
+}
+
+// ---- Gemma 3n (mirrors CpuModel's gemma3n_* step by step; streams are [N][n * hidden]) ----
+
+void VulkanModel::gemma3n_inputs(std::span<const int32_t> tokens) {
+  const uint32_t n = static_cast<uint32_t>(tokens.size());
+  const uint64_t S = uint64_t(n) * H_;
+  // Per-layer inputs: (normed projection of the embedding + per-layer token embedding) / sqrt(2).
+  matvec(per_layer_model_proj_, x_, pli_, static_cast<int>(n));
+  scale(pli_, uint64_t(n) * LP_, 1.0 / std::sqrt(static_cast<double>(H_)));
+  kernels_->rmsnorm(*rec_, pli_, &per_layer_proj_norm_, pli_, P_, n * static_cast<uint32_t>(cfg_.n_layers), eps_,
+                    RmsWeight::Weight);
+  // Ids past the per-layer table (multimodal soft tokens) read row 0, the padding row.
+  auto* ids = static_cast<int32_t*>(pl_ids_.mapped());
+  for (uint32_t t = 0; t < n; ++t) ids[t] = tokens[t] < cfg_.per_layer_vocab ? tokens[t] : 0;
+  if (per_layer_embed_.any_width) {
+    // An F32 table of odd width (tiny models): the rows are copied, one region per token.
+    const uint64_t row_bytes = uint64_t(LP_) * 4;
+    for (uint32_t t = 0; t < n; ++t)
+      rec_->copy(per_layer_embed_.buf, uint64_t(ids[t]) * row_bytes, plrow_, t * row_bytes, row_bytes);
+  } else {
+    kernels_->get_rows(*rec_, per_layer_embed_.dtype, per_layer_embed_.buf, 0, per_layer_embed_.rows,
+                       per_layer_embed_.cols, pl_ids_, n, plrow_);
+  }
+  scale(plrow_, uint64_t(n) * LP_, std::sqrt(static_cast<double>(P_)));
+  kernels_->add(*rec_, pli_, plrow_, pli_, n * LP_, n * LP_);
+  scale(pli_, uint64_t(n) * LP_, 1.0 / std::sqrt(2.0));
+  // AltUp streams: the embedding, plus N - 1 projections of it rescaled to its magnitude.
+  rec_->copy(x_, 0, streams_, 0, S * 4);
+  for (uint32_t s = 1; s < N_; ++s) {
+    matvec(altup_proj_[s - 1], x_, tmp_, static_cast<int>(n));
+    kernels_->rms_match(*rec_, tmp_, x_, H_, n);
+    rec_->copy(tmp_, 0, streams_, s * S * 4, S * 4);
+  }
+}
+
+void VulkanModel::altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n) {
+  const uint32_t N = static_cast<uint32_t>(n);
+  kernels_->rmsnorm(*rec_, x, &G.altup_router_norm, tmp_, H_, N, eps_, RmsWeight::Weight);
+  scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));
+  matvec(G.altup_router, tmp_, mod_, n);
+  kernels_->unary(*rec_, mod_, mod_, N * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
+}
+
+void VulkanModel::layer_gemma3n(int l, int n, int pos) {
+  const GpuLayer& G = layers_[l];
+  const uint32_t N = static_cast<uint32_t>(n);
+  const uint32_t S = N * H_;
+  const uint64_t S_bytes = uint64_t(S) * 4;
+
+  // AltUp predict: every stream becomes itself plus a token-dependent mix of all streams.
+  rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
+  altup_modalities(G, active_, n);
+  kernels_->altup_predict(*rec_, streams_, mod_, G.altup_predict, pred_, N_, H_, N, S);
+  rec_->copy(pred_, A_ * S_bytes, active_, 0, S_bytes);
+
+  // Attention and LAuReL on the active prediction.
+  norm(active_, G.attn_norm, xn_, H_, N);
+  matvec(G.laurel_left, xn_, lr_, n);
+  matvec(G.laurel_right, lr_, laurel_, n);
+  norm(laurel_, G.laurel_norm, laurel_, H_, N);
+  kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
+  attention(l, xn_, n, pos, o_);
+  norm(o_, G.post_attn_norm, o_, H_, N);
+  kernels_->add(*rec_, active_, o_, h_, S, S);
+  kernels_->add(*rec_, h_, laurel_, h_, S, S);
+  scale(h_, S, 1.0 / std::sqrt(2.0));
+  norm(h_, G.ffn_norm, xn_, H_, N);
+  mlp(l, xn_, n, ffo_);
+  norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
+  kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
+
+  // AltUp correct: spread the innovation of the active stream over all streams.
+  altup_modalities(G, h_, n);
+  kernels_->altup_correct(*rec_, pred_, h_, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
+
+  // Per-layer input: gate the corrected active stream with this layer's per-layer embedding, add to the others.
+  rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
+  if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
+  matvec(G.per_layer_gate, tmp_, gatep_, n);
+  kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
+  rec_->copy_rows(pli_, uint64_t(l) * P_ * 4, uint64_t(LP_) * 4, plil_, 0, uint64_t(P_) * 4, uint64_t(P_) * 4, N);
+  kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
+  matvec(G.per_layer_proj, gatep_, o_, n);
+  norm(o_, G.per_layer_post_norm, o_, H_, N);
+  kernels_->add_to_streams(*rec_, streams_, o_, N_, 1, S, S);
+}
+
+void VulkanModel::gemma3n_output(int n, int first, int rows) {
+  const uint64_t S_bytes = uint64_t(n) * H_ * 4;
+  const uint64_t off = uint64_t(first) * H_ * 4, bytes = uint64_t(rows) * H_ * 4;
+  const uint32_t R = static_cast<uint32_t>(rows);
+  rec_->copy(streams_, off, xn_, 0, bytes);  // the sum of the unembedded streams, starting with stream 0
+  rec_->copy(streams_, off, h_, 0, bytes);   // stream 0 again: the magnitude the others are rescaled to
+  for (uint32_t s = 1; s < N_; ++s) {
+    rec_->copy(streams_, s * S_bytes + off, tmp_, 0, bytes);
+    matvec(altup_unembed_[s - 1], tmp_, laurel_, rows);
+    kernels_->rms_match(*rec_, laurel_, h_, H_, R);
+    kernels_->add(*rec_, xn_, laurel_, xn_, R * H_, R * H_);
+  }
+  scale(xn_, uint64_t(R) * H_, 1.0 / static_cast<double>(N_));
+  norm(xn_, final_norm_, xn_, H_, R);
 }
 
 void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
@@ -466,6 +666,8 @@ void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
   const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
   matvec(G.w_gate, in, gate_, n);
   matvec(G.w_up, in, up_, n);
+  const float mult = cfg_.sparsity_multiplier[l];
+  if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
   kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F,
                 cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu);
   matvec(G.w_down, gate_, out, n);
