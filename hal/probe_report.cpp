@@ -182,18 +182,23 @@ void plan(ProbeReport& r, std::optional<uint64_t> model_bytes) {
   if (r.cpu.features.avx512f && r.cpu.features.avx512bw && r.cpu.features.avx512vl) isa = "AVX-512";
   else if (!r.cpu.features.avx2) isa = "baseline x86-64 (no AVX2)";
   p.notes.push_back(str_cat("prefill and decode: CPU (", r.cpu.physical_cores > 0 ? r.cpu.physical_cores : r.cpu.logical_cores,
-                            " cores, ", isa, " kernels): models run on the CPU in this build"));
+                            " cores, ", isa, " kernels): the default (--device cpu)"));
+#ifdef UNICORN_HAVE_VULKAN
+  const char* gpu_use = ": used with --device vulkan (or --device auto, which picks a GPU over the CPU)";
+  const char* drm_only = ": not used, because no Vulkan driver reports it (install its Vulkan driver, e.g. Mesa RADV)";
+#else
+  const char* gpu_use = ": not used, because this unicorn was built without the Vulkan backend";
+  const char* drm_only = gpu_use;
+#endif
   bool hw_gpu = false;
   for (const VulkanDevice& d : r.vulkan.devices) {
     if (software_vulkan(d)) continue;
     hw_gpu = true;
-    p.notes.push_back(str_cat("GPU ", d.name, " (Vulkan ", d.type,
-                              "): not used, because Vulkan execution is not built yet in this revision"));
+    p.notes.push_back(str_cat("GPU ", d.name, " (Vulkan ", d.type, ")", gpu_use));
   }
   if (!hw_gpu) {
     for (const DrmGpu& g : r.drm.gpus) {
-      p.notes.push_back(str_cat("GPU ", g.display_name(),
-                                ": not used, because Vulkan execution is not built yet in this revision"));
+      p.notes.push_back(str_cat("GPU ", g.display_name(), drm_only));
     }
   }
   for (const XdnaNpu& n : r.xdna.npus) {

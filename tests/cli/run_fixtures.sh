@@ -5,7 +5,10 @@
 #  - the trained shakespeare models: the text prompt tokenizes to ref.json's prompt_ids (BOS first) and the 48
 #    greedy tokens equal greedy_ids (and greedy_text).
 # usage: bash run_fixtures.sh /path/to/unicorn /path/to/shared     (exit 77 = skipped: no shared data)
+# UNICORN_RUN_EXTRA adds flags to every run (run_fixtures_vulkan.sh passes --device vulkan); a run whose stderr
+# reports a Vulkan validation error fails.
 set -u
+read -r -a EXTRA <<<"${UNICORN_RUN_EXTRA:-}"
 UNICORN=${1:?path to the unicorn binary}
 SHARED=${2:?path to the shared test data}
 if [ ! -d "$SHARED/fixtures/hf" ]; then
@@ -25,13 +28,17 @@ for dir in "$SHARED"/fixtures/hf/*/; do
   [ -f "$dir/ref.json" ] && [ -f "$dir/logits.f32" ] || continue
   ids=$(python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["prompt_ids"])))' "$dir/ref.json")
   if ! "$UNICORN" run -m "$dir" --prompt-ids "$ids" -n 12 --temp 0 --logits-out "$WORK/$name.f32" --json \
-      >"$WORK/$name.json" 2>"$WORK/$name.err"; then
+      "${EXTRA[@]}" >"$WORK/$name.json" 2>"$WORK/$name.err"; then
     echo "FAIL $name: unicorn run failed:"; cat "$WORK/$name.err"
     failures=$((failures + 1)); continue
   fi
+  if grep -q "validation error" "$WORK/$name.err"; then
+    echo "FAIL $name: Vulkan validation errors:"; grep "validation error" "$WORK/$name.err" | head -5
+    failures=$((failures + 1))
+  fi
   checked=$((checked + 1))
   python3 - "$dir" "$WORK/$name.json" "$WORK/$name.f32" "$name" <<'PY' || failures=$((failures + 1))
-import array, json, math, sys
+import array, json, math, os, sys
 ref_dir, out_json, out_logits, name = sys.argv[1:5]
 ref = json.load(open(ref_dir + "/ref.json"))
 out = json.load(open(out_json))
@@ -61,6 +68,9 @@ else:
 for key in ("text", "timings"):
     if key not in out:
         print(f"FAIL {name}: --json output lacks '{key}'"); ok = False
+expect = os.environ.get("UNICORN_EXPECT_DEVICE", "")
+if expect and not out.get("device", "").startswith(expect):
+    print(f"FAIL {name}: ran on {out.get('device')!r}, expected {expect}"); ok = False
 sys.exit(0 if ok else 1)
 PY
 done
@@ -70,13 +80,18 @@ for dir in "$SHARED"/models/shakespeare-*/; do
   name=$(basename "$dir")
   [ -f "$dir/ref.json" ] || continue
   prompt=$(python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["prompt"])' "$dir/ref.json")
-  if ! "$UNICORN" run -m "$dir" -p "$prompt" -n 48 --temp 0 --json >"$WORK/$name.json" 2>"$WORK/$name.err"; then
+  if ! "$UNICORN" run -m "$dir" -p "$prompt" -n 48 --temp 0 --json "${EXTRA[@]}" >"$WORK/$name.json" \
+      2>"$WORK/$name.err"; then
     echo "FAIL $name: unicorn run failed:"; cat "$WORK/$name.err"
     failures=$((failures + 1)); continue
   fi
+  if grep -q "validation error" "$WORK/$name.err"; then
+    echo "FAIL $name: Vulkan validation errors:"; grep "validation error" "$WORK/$name.err" | head -5
+    failures=$((failures + 1))
+  fi
   checked=$((checked + 1))
   python3 - "$dir/ref.json" "$WORK/$name.json" "$name" <<'PY' || failures=$((failures + 1))
-import json, sys
+import json, os, sys
 ref, out, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
 ok = True
 if out["prompt_ids"] != ref["prompt_ids"]:
@@ -85,6 +100,9 @@ if out["generated_ids"] != ref["greedy_ids"]:
     print(f"FAIL {name}: generated_ids differ from greedy_ids"); ok = False
 if out["text"] != ref["greedy_text"]:
     print(f"FAIL {name}: text {out['text']!r} != greedy_text {ref['greedy_text']!r}"); ok = False
+expect = os.environ.get("UNICORN_EXPECT_DEVICE", "")
+if expect and not out.get("device", "").startswith(expect):
+    print(f"FAIL {name}: ran on {out.get('device')!r}, expected {expect}"); ok = False
 if ok:
     print(f"ok {name}: prompt ids, 48 greedy ids and text match: {out['text'][:60]!r}...")
 sys.exit(0 if ok else 1)

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End-to-end checks of `unicorn run --device vulkan` (issue 4, "Proof"), with the validation layers on:
+#  - run_fixtures.sh with --device vulkan: every ../shared/fixtures/hf/* model within 1e-3 relative L2 of HF's
+#    logits and exactly its greedy ids; the shakespeare models' 48 greedy ids and text; zero validation errors;
+#  - --gpu-layers 0 (CPU), 1 (hybrid) and -1 (all on the GPU) give the same greedy ids and logits within 1e-4;
+#  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local;
+#  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
+#    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
+#    greedy ids;
+#  - --device auto never picks lavapipe; a bad device index is a one-line error.
+# usage: bash run_fixtures_vulkan.sh /path/to/unicorn /path/to/shared   (exit 77 = skipped: no shared data or no
+# Vulkan device)
+set -u
+UNICORN=${1:?path to the unicorn binary}
+SHARED=${2:?path to the shared test data}
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ -d "$SHARED/fixtures/hf" ] || { echo "SKIP: no $SHARED/fixtures/hf"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to compare the results"; exit 77; }
+[ -x "$UNICORN" ] || { echo "FAIL: no unicorn binary at $UNICORN"; exit 1; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export UNICORN_VK_VALIDATE=1
+LLAMA=$SHARED/fixtures/hf/llama-tiny
+if ! "$UNICORN" run -m "$LLAMA" --prompt-ids 1,2,3 -n 1 --temp 0 --device vulkan >/dev/null 2>"$WORK/probe.err"; then
+  if grep -qiE "vulkan|without the Vulkan backend" "$WORK/probe.err"; then
+    echo "SKIP: no usable Vulkan device: $(tail -1 "$WORK/probe.err")"; exit 77
+  fi
+  echo "FAIL: unicorn run --device vulkan failed:"; cat "$WORK/probe.err"; exit 1
+fi
+failures=0
+
+echo "== fixtures and shakespeare models on --device vulkan"
+UNICORN_RUN_EXTRA="--device vulkan" UNICORN_EXPECT_DEVICE=vulkan bash "$HERE/run_fixtures.sh" "$UNICORN" "$SHARED" ||
+  failures=$((failures + 1))
+
+# run NAME MODEL IDS FLAGS...: greedy run writing $WORK/NAME.json / .f32 / .err; fails on validation errors.
+run() {
+  local name=$1 model=$2 ids=$3
+  shift 3
+  if ! "$UNICORN" run -m "$model" --prompt-ids "$ids" -n 8 --temp 0 --json --logits-out "$WORK/$name.f32" "$@" \
+      >"$WORK/$name.json" 2>"$WORK/$name.err"; then
+    echo "FAIL $name: unicorn run $* failed:"; cat "$WORK/$name.err"; return 1
+  fi
+  if grep -q "validation error" "$WORK/$name.err"; then
+    echo "FAIL $name: Vulkan validation errors:"; grep "validation error" "$WORK/$name.err" | head -5; return 1
+  fi
+}
+# same A B BOUND: same greedy ids and logits within BOUND relative L2.
+same() {
+  python3 - "$WORK/$1" "$WORK/$2" "$3" <<'PY'
+import array, json, math, sys
+a, b, bound = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def floats(p):
+    x = array.array("f")
+    with open(p, "rb") as fh:
+        x.frombytes(fh.read())
+    return x
+ja, jb = json.load(open(a + ".json")), json.load(open(b + ".json"))
+fa, fb = floats(a + ".f32"), floats(b + ".f32")
+name = f"{a.rsplit('/', 1)[1]} vs {b.rsplit('/', 1)[1]}"
+ok = len(fa) == len(fb) and len(fa) > 0
+rel = math.sqrt(sum((x - y) ** 2 for x, y in zip(fa, fb))) / math.sqrt(sum(x * x for x in fa)) if ok else float("inf")
+if not ok or rel >= bound:
+    print(f"FAIL {name}: logits rel L2 {rel:.3e} (bound {bound:g}, {len(fa)} vs {len(fb)} floats)"); sys.exit(1)
+if ja["generated_ids"] != jb["generated_ids"]:
+    print(f"FAIL {name}: greedy ids {ja['generated_ids']} != {jb['generated_ids']}"); sys.exit(1)
+print(f"ok {name}: same greedy ids, logits rel L2 {rel:.3e} (bound {bound:g}) [{ja['device']} | {jb['device']}]")
+PY
+}
+ids_of() { python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["prompt_ids"])))' "$1"; }
+
+echo "== --gpu-layers splits"
+for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3-tiny" "$SHARED/models/shakespeare-llama"; do
+  [ -d "$model" ] || continue
+  name=$(basename "$model")
+  ids=$(ids_of "$model/ref.json")
+  for split in 0 1 -1; do
+    run "$name.split$split" "$model" "$ids" --device vulkan --gpu-layers "$split" || failures=$((failures + 1))
+  done
+  grep -q '"device": "cpu"' "$WORK/$name.split0.json" || { echo "FAIL $name: --gpu-layers 0 did not run on the CPU"; failures=$((failures + 1)); }
+  grep -q "and the head on the CPU" "$WORK/$name.split1.err" || { echo "FAIL $name: --gpu-layers 1 did not split"; failures=$((failures + 1)); }
+  same "$name.split0" "$name.split1" 1e-4 || failures=$((failures + 1))
+  same "$name.split0" "$name.split-1" 1e-4 || failures=$((failures + 1))
+done
+
+echo "== weights in host-visible memory"
+for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3n-tiny"; do
+  name=$(basename "$model")
+  ids=$(ids_of "$model/ref.json")
+  run "$name.device" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  UNICORN_VK_BUDGET_MIB=0 run "$name.host" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  grep -q "0 tensors (0.0 MiB) in device-local memory" "$WORK/$name.host.err" ||
+    { echo "FAIL $name: UNICORN_VK_BUDGET_MIB=0 left tensors in device-local memory"; failures=$((failures + 1)); }
+  same "$name.device" "$name.host" 1e-6 || failures=$((failures + 1))
+done
+
+echo "== quantized GGUFs: vulkan vs CPU on the same file"
+for spec in "q4km:shakespeare-llama" "q8_0:shakespeare-gemma3"; do
+  type=${spec%%:*} src=$SHARED/models/${spec#*:}
+  [ -d "$src" ] || continue
+  gguf=$WORK/${spec#*:}-$type.gguf
+  "$UNICORN" quantize "--$type" "$src" "$gguf" >/dev/null 2>"$WORK/quant.err" ||
+    { echo "FAIL quantize $spec:"; cat "$WORK/quant.err"; failures=$((failures + 1)); continue; }
+  ids=$(ids_of "$src/ref.json")
+  name=${spec#*:}-$type
+  run "$name.cpu" "$gguf" "$ids" --device cpu || failures=$((failures + 1))
+  run "$name.vulkan" "$gguf" "$ids" --device vulkan || failures=$((failures + 1))
+  same "$name.cpu" "$name.vulkan" 2e-2 || failures=$((failures + 1))
+done
+
+echo "== device choice and errors"
+run auto "$LLAMA" 1,2,3 --device auto || failures=$((failures + 1))
+if grep -qi "llvmpipe\|lavapipe" "$WORK/auto.json"; then
+  echo "FAIL: --device auto chose lavapipe"; failures=$((failures + 1))
+else
+  echo "ok --device auto: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device"])' "$WORK/auto.json")"
+fi
+"$UNICORN" run -m "$LLAMA" --prompt-ids 1,2 -n 1 --device vulkan:99 >/dev/null 2>"$WORK/bad.err"
+rc=$?
+if [ "$rc" -ne 1 ] || [ "$(wc -l <"$WORK/bad.err")" -ne 1 ] || ! grep -q "vulkan:99" "$WORK/bad.err"; then
+  echo "FAIL --device vulkan:99: rc $rc, stderr:"; cat "$WORK/bad.err"; failures=$((failures + 1))
+else
+  echo "ok --device vulkan:99: $(cat "$WORK/bad.err")"
+fi
+"$UNICORN" run -m "$SHARED/fixtures/hf/gemma3n-tiny" --prompt-ids 1,2 -n 1 --device vulkan --gpu-layers 1 \
+  >/dev/null 2>"$WORK/g3n.err" && { echo "FAIL: a gemma3n split was accepted"; failures=$((failures + 1)); }
+grep -q "not supported for gemma3n" "$WORK/g3n.err" || { echo "FAIL: gemma3n split error:"; cat "$WORK/g3n.err"; failures=$((failures + 1)); }
+
+echo "run_fixtures_vulkan: $failures failed"
+[ "$failures" -eq 0 ]

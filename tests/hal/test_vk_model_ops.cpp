@@ -1,0 +1,311 @@
+// Op-level checks of the kernels the Vulkan model added on top of the basic ops: multi-token RoPE, causal prefill
+// attention, Gemma 3n's AltUp/top-k/magnitude ops, the any-width F32 matvec and strided copies. Random non-zero
+// inputs, odd sizes, double-precision references; validation layers on, zero validation errors required. Skips when
+// no Vulkan device is present.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+#include "tests/test_util.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "hal/vk_context.h"
+#include "hal/vk_kernels.h"
+
+using namespace unicorn;
+using namespace unicorn::hal;
+
+namespace {
+
+struct ModelOpsFixture {
+  std::unique_ptr<VulkanContext> ctx;
+  std::unique_ptr<VulkanKernels> kernels;
+  std::string why_not;
+};
+
+ModelOpsFixture& fixture() {
+  static ModelOpsFixture f = [] {
+    ModelOpsFixture v;
+    setenv("UNICORN_VK_VALIDATE", "1", 1);
+    try {
+      v.ctx = VulkanContext::create("vulkan");
+      v.kernels = std::make_unique<VulkanKernels>(*v.ctx);
+    } catch (const Error& e) {
+      v.why_not = e.what();
+    }
+    return v;
+  }();
+  return f;
+}
+
+#define NEED_VULKAN()                                                   \
+  ModelOpsFixture& fx = fixture();                                      \
+  if (!fx.ctx) UNICORN_SKIP("no usable Vulkan device: " << fx.why_not); \
+  VulkanContext& ctx = *fx.ctx;                                         \
+  VulkanKernels& vk = *fx.kernels;                                      \
+  const uint64_t errors_before = ctx.validation_errors()
+
+#define CHECK_NO_VALIDATION_ERRORS() CHECK(ctx.validation_errors() == errors_before)
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    float r = u(rng);
+    if (std::fabs(r) < 0.01f) r = r < 0 ? -0.01f - r : 0.01f + r;
+    x = r * scale;
+  }
+  return v;
+}
+
+GpuBuffer upload(VulkanContext& ctx, const std::vector<float>& v) {
+  GpuBuffer b(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal);
+  b.upload(v.data(), v.size() * sizeof(float));
+  return b;
+}
+
+std::vector<float> download(const GpuBuffer& b, size_t n) {
+  std::vector<float> v(n);
+  b.download(v.data(), n * sizeof(float));
+  return v;
+}
+
+void check_close(const std::vector<float>& got, const std::vector<double>& want, double rtol, double atol) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("vulkan rope rotates consecutive tokens with consecutive table rows", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t head_dim = 48, half = head_dim / 2, n_heads = 3, n_tokens = 5, pos = 7, positions = 16;
+  std::vector<float> table(size_t(positions) * head_dim);
+  for (uint32_t p = 0; p < positions; ++p) {
+    for (uint32_t i = 0; i < half; ++i) {
+      const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
+      table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
+      table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
+    }
+  }
+  const std::vector<float> x = random_floats(size_t(n_tokens) * n_heads * head_dim, 5);
+  GpuBuffer tb = upload(ctx, table), xb = upload(ctx, x);
+  CommandRecorder rec(ctx);
+  vk.rope(rec, xb, tb, pos * head_dim, n_heads, head_dim, /*interleaved=*/false, n_tokens);
+  rec.submit_and_wait();
+  std::vector<double> want(x.begin(), x.end());
+  for (uint32_t t = 0; t < n_tokens; ++t) {
+    const float* c = table.data() + size_t(pos + t) * head_dim;
+    for (uint32_t h = 0; h < n_heads; ++h) {
+      double* v = want.data() + (size_t(t) * n_heads + h) * head_dim;
+      for (uint32_t i = 0; i < half; ++i) {
+        const double a = v[i], b = v[i + half];
+        v[i] = a * c[i] - b * c[half + i];
+        v[i + half] = b * c[i] + a * c[half + i];
+      }
+    }
+  }
+  check_close(download(xb, x.size()), want, 1e-5, 1e-6);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan prefill attention is causal, windowed, GQA and soft-capped like a double reference", "[vulkan]") {
+  NEED_VULKAN();
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, q_pos0, n_queries, window;
+    float softcap;
+  };
+  for (const Case& c : {Case{4, 2, 32, 0, 13, 0, 0.0f}, Case{6, 3, 48, 9, 21, 8, 0.0f}, Case{2, 1, 64, 3, 7, 0, 20.0f},
+                        Case{3, 3, 16, 0, 150, 37, 0.0f}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " queries " << c.q_pos0 << "+"
+                  << c.n_queries << " window " << c.window << " softcap " << c.softcap);
+    const uint32_t total = c.q_pos0 + c.n_queries;
+    const size_t kv_floats = size_t(total) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_queries) * c.n_heads * c.head_dim, 11, 2.0f);
+    const std::vector<float> k = random_floats(kv_floats, 12, 2.0f), v = random_floats(kv_floats, 13);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer scores(ctx, size_t(c.n_queries) * c.n_heads * total * sizeof(float), BufferPlace::DeviceLocal);
+    GpuBuffer out(ctx, q.size() * sizeof(float), BufferPlace::HostVisible);
+    CommandRecorder rec(ctx);
+    vk.attention_rows(rec, qb, kb, vb, scores, out, c.n_heads, c.n_kv_heads, c.head_dim, c.q_pos0, c.n_queries,
+                      c.window, scale, c.softcap);
+    rec.submit_and_wait();
+
+    std::vector<double> want(q.size());
+    for (uint32_t t = 0; t < c.n_queries; ++t) {
+      const uint32_t p = c.q_pos0 + t;
+      const uint32_t start = c.window > 0 && p + 1 > c.window ? p + 1 - c.window : 0;
+      for (uint32_t h = 0; h < c.n_heads; ++h) {
+        const uint32_t kvh = h / (c.n_heads / c.n_kv_heads);
+        const float* qr = q.data() + (size_t(t) * c.n_heads + h) * c.head_dim;
+        std::vector<double> w;
+        double m = -1e300, sum = 0;
+        for (uint32_t j = start; j <= p; ++j) {
+          const float* kr = k.data() + (size_t(j) * c.n_kv_heads + kvh) * c.head_dim;
+          double s = 0;
+          for (uint32_t d = 0; d < c.head_dim; ++d) s += double(qr[d]) * kr[d];
+          s *= scale;
+          if (c.softcap > 0) s = c.softcap * std::tanh(s / c.softcap);
+          w.push_back(s);
+          m = std::max(m, s);
+        }
+        for (double& x : w) sum += (x = std::exp(x - m));
+        for (uint32_t d = 0; d < c.head_dim; ++d) {
+          double acc = 0;
+          for (uint32_t j = start; j <= p; ++j)
+            acc += w[j - start] * v[(size_t(j) * c.n_kv_heads + kvh) * c.head_dim + d];
+          want[(size_t(t) * c.n_heads + h) * c.head_dim + d] = acc / sum;
+        }
+      }
+    }
+    check_close(download(out, q.size()), want, 1e-4, 1e-5);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan gaussian top-k and rms_match follow their formulas row by row", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 333, rows = 3;
+  const std::vector<float> x = random_floats(size_t(n) * rows, 21, 3.0f), ref = random_floats(size_t(n) * rows, 22);
+  const float multiplier = 1.6448536f;  // normal quantile of 0.95, Gemma 3n's sparsity
+  GpuBuffer xb = upload(ctx, x), yb = upload(ctx, x), rb = upload(ctx, ref);
+  CommandRecorder rec(ctx);
+  vk.gaussian_topk(rec, xb, n, rows, multiplier);
+  vk.rms_match(rec, yb, rb, n, rows);
+  rec.submit_and_wait();
+  std::vector<double> want_topk(x.size()), want_match(x.size());
+  size_t kept = 0;
+  for (uint32_t r = 0; r < rows; ++r) {
+    const float* xr = x.data() + size_t(r) * n;
+    const float* rr = ref.data() + size_t(r) * n;
+    double mean = 0, var = 0, sx = 0, sr = 0;
+    for (uint32_t i = 0; i < n; ++i) mean += xr[i];
+    mean /= n;
+    for (uint32_t i = 0; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    const double cutoff = mean + std::sqrt(var / n) * multiplier;
+    for (uint32_t i = 0; i < n; ++i) {
+      want_topk[size_t(r) * n + i] = std::max(xr[i] - cutoff, 0.0);
+      kept += xr[i] > cutoff;
+      sx += double(xr[i]) * xr[i];
+      sr += double(rr[i]) * rr[i];
+    }
+    const double f = std::sqrt(sr / n) / std::sqrt(std::max(sx / n, 1e-5));
+    for (uint32_t i = 0; i < n; ++i) want_match[size_t(r) * n + i] = xr[i] * f;
+  }
+  CHECK(kept > 0);              // the test keeps some entries...
+  CHECK(kept < x.size() / 4);   // ...and zeroes most
+  check_close(download(xb, x.size()), want_topk, 1e-4, 1e-5);
+  check_close(download(yb, x.size()), want_match, 1e-5, 1e-6);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan AltUp predict, correct and add_to_streams match scalar loops", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t N = 4, H = 70, T = 3, active = 1, stride = T * H;
+  const std::vector<float> streams = random_floats(size_t(N) * stride, 31), mod = random_floats(size_t(T) * N, 32);
+  const std::vector<float> predict = random_floats(size_t(N) * N * N, 33), correct = random_floats(size_t(N) * N, 34);
+  const std::vector<float> act = random_floats(size_t(T) * H, 35), extra = random_floats(size_t(T) * H, 36);
+  GpuBuffer sb = upload(ctx, streams), mb = upload(ctx, mod), pcb = upload(ctx, predict), ccb = upload(ctx, correct);
+  GpuBuffer ab = upload(ctx, act), eb = upload(ctx, extra);
+  GpuBuffer pred(ctx, streams.size() * sizeof(float), BufferPlace::DeviceLocal);
+  GpuBuffer corrected(ctx, streams.size() * sizeof(float), BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  vk.altup_predict(rec, sb, mb, pcb, pred, N, H, T, stride);
+  vk.altup_correct(rec, pred, ab, mb, ccb, corrected, N, H, T, stride, active);
+  rec.submit_and_wait();
+  const std::vector<float> got_pred = download(pred, streams.size());
+  vk.add_to_streams(rec, corrected, eb, N, 1, T * H, stride);
+  rec.submit_and_wait();
+
+  std::vector<double> want_pred(streams.size()), want_corr(streams.size());
+  for (uint32_t t = 0; t < T; ++t) {
+    for (uint32_t e = 0; e < H; ++e) {
+      const size_t idx = size_t(t) * H + e;
+      for (uint32_t j = 0; j < N; ++j) {
+        double acc = streams[j * stride + idx];
+        for (uint32_t i = 0; i < N; ++i) {
+          double c = 0;
+          for (uint32_t m = 0; m < N; ++m) c += double(predict[(j * N + i) * N + m]) * mod[t * N + m];
+          acc += c * streams[i * stride + idx];
+        }
+        want_pred[j * stride + idx] = acc;
+      }
+      const double innov = act[idx] - want_pred[active * stride + idx];
+      for (uint32_t s = 0; s < N; ++s) {
+        double c = 1;
+        for (uint32_t m = 0; m < N; ++m) c += double(correct[s * N + m]) * mod[t * N + m];
+        want_corr[s * stride + idx] = innov * c + want_pred[s * stride + idx] + (s >= 1 ? extra[idx] : 0.0f);
+      }
+    }
+  }
+  check_close(got_pred, want_pred, 1e-5, 1e-5);
+  check_close(download(corrected, streams.size()), want_corr, 1e-5, 1e-5);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan any-width F32 matvec handles widths that are no multiple of 32", "[vulkan]") {
+  NEED_VULKAN();
+  for (uint32_t cols : {8u, 16u, 45u, 200u}) {
+    const uint32_t rows = 37, tokens = 3;
+    INFO("cols " << cols);
+    const std::vector<float> w = random_floats(size_t(rows) * cols, 41 + cols), x = random_floats(size_t(tokens) * cols, 42);
+    GpuBuffer wb = upload(ctx, w), xb = upload(ctx, x);
+    GpuBuffer yb(ctx, size_t(tokens) * rows * sizeof(float), BufferPlace::HostVisible);
+    CommandRecorder rec(ctx);
+    vk.matvec_f32_any(rec, wb, rows, cols, xb, yb, tokens);
+    rec.submit_and_wait();
+    std::vector<double> want(size_t(tokens) * rows);
+    for (uint32_t t = 0; t < tokens; ++t)
+      for (uint32_t r = 0; r < rows; ++r) {
+        double s = 0;
+        for (uint32_t c = 0; c < cols; ++c) s += double(w[size_t(r) * cols + c]) * x[size_t(t) * cols + c];
+        want[size_t(t) * rows + r] = s;
+      }
+    check_close(download(yb, want.size()), want, 1e-5, 1e-5);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan recorder copies strided rows in order with dispatches, and discards a half-recorded batch",
+          "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t rows = 5, src_cols = 12, take = 4, first = 3;
+  const std::vector<float> src = random_floats(size_t(rows) * src_cols, 51);
+  GpuBuffer sb = upload(ctx, src);
+  GpuBuffer dst(ctx, size_t(rows) * take * sizeof(float), BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  vk.unary(rec, sb, sb, rows * src_cols, UnaryOp::Scale, 2.0f);  // the copy must see this...
+  rec.copy_rows(sb, first * 4, src_cols * 4, dst, 0, take * 4, take * 4, rows);
+  vk.unary(rec, dst, dst, rows * take, UnaryOp::Scale, 3.0f);  // ...and this must see the copy
+  rec.submit_and_wait();
+  std::vector<double> want(size_t(rows) * take);
+  for (uint32_t r = 0; r < rows; ++r)
+    for (uint32_t i = 0; i < take; ++i) want[size_t(r) * take + i] = 6.0 * src[size_t(r) * src_cols + first + i];
+  check_close(download(dst, want.size()), want, 1e-6, 0);
+  CHECK_THROWS_AS(rec.copy_rows(sb, 0, src_cols * 4, dst, 0, take * 4, take * 4, rows + 1), Error);
+
+  // A batch abandoned after an error never runs: the next submission holds only what follows.
+  vk.unary(rec, dst, dst, rows * take, UnaryOp::Scale, 100.0f);
+  rec.discard();
+  CHECK(rec.pending() == 0);
+  vk.unary(rec, dst, dst, rows * take, UnaryOp::Scale, -1.0f);
+  rec.submit_and_wait();
+  for (double& v : want) v = -v;
+  check_close(download(dst, want.size()), want, 1e-6, 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+#else
+TEST_CASE("vulkan model ops", "[vulkan]") { UNICORN_SKIP("built without Vulkan (UNICORN_HAVE_VULKAN undefined)"); }
+#endif
