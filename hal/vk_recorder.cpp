@@ -7,7 +7,7 @@ namespace unicorn::hal {
 
 namespace {
 constexpr uint32_t kSetsPerPool = 256;
-constexpr uint32_t kMaxTimedDispatches = 1024;
+constexpr uint32_t kMaxTimedDispatches = 4096;  // a Gemma 3n prefill records ~1,400
 }  // namespace
 
 CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ctx_(ctx) {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One device-machine call (NVIDIA GPU, Vulkan through the NVIDIA driver): correctness of --device vulkan on the
+# shared fixtures, then prefill/decode speed of Llama-3.2-1B- and Gemma-3n-E2B-shaped random Q4_K_M models made
+# there with `unicorn synth`, ours and (when carried) llama.cpp's Vulkan llama-bench on the same file, alternating.
+# Expects (carried): .gl/*.deb (Vulkan loader), devrun/unicorn (+ devrun/lib/*.so), devrun/shared (fixtures),
+# optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
+set -u
+REPS=${1:-3}
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+export LD_LIBRARY_PATH=$PWD/devrun/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+U=$PWD/devrun/unicorn
+date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+"$U" --version
+"$U" probe >"$OUT/probe.txt" 2>&1; sed -n '/^Vulkan/,/^GPUs/p' "$OUT/probe.txt" | head -20
+
+echo "== correctness on the GPU (validation off: the layer is not carried)"
+UNICORN_RUN_EXTRA="--device vulkan" UNICORN_EXPECT_DEVICE=vulkan timeout 120 bash tests/cli/run_fixtures.sh "$U" \
+  devrun/shared 2>&1 | tail -12
+
+synth() {  # synth ARCH SHAPE FILE
+  [ -f "$3" ] || timeout 200 "$U" synth --arch "$1" --shape "$2" --type q4km -q -o "$3" 2>&1 | tail -1
+}
+bench_ours() {  # bench_ours FILE TAG
+  timeout 150 "$U" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
+  python3 - "$OUT/$2.json" "$2" <<'PY'
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+    print(f"unicorn {sys.argv[2]}: pp512 {j['prefill_tok_s']['mean']:.1f} +- {j['prefill_tok_s']['stddev']:.1f} tok/s, "
+          f"tg128 {j['decode_tok_s']['mean']:.1f} +- {j['decode_tok_s']['stddev']:.1f} tok/s  [{j['device']}; {j.get('placement', '')}]")
+except Exception as e:
+    print(f"unicorn {sys.argv[2]}: no result ({e}); stderr:", open(sys.argv[1].replace('.json', '.err')).read()[-600:])
+PY
+}
+bench_llamacpp() {  # bench_llamacpp FILE TAG
+  [ -x devrun/llama/llama-bench ] || return 0
+  LD_LIBRARY_PATH=$PWD/devrun/llama:$LD_LIBRARY_PATH timeout 200 devrun/llama/llama-bench -m "$1" -p 512 -n 128 \
+    -r "$REPS" -ngl 99 -o md >"$OUT/$2.llamacpp.md" 2>"$OUT/$2.llamacpp.err"
+  echo "llama.cpp $2:"; grep -E "^\|" "$OUT/$2.llamacpp.md" || tail -5 "$OUT/$2.llamacpp.err"
+}
+
+echo "== llama-3.2-1b Q4_K_M"
+synth llama llama-3.2-1b /tmp/l1b.gguf
+for round in 1 2; do bench_ours /tmp/l1b.gguf "l1b.r$round"; bench_llamacpp /tmp/l1b.gguf "l1b.r$round"; done
+timeout 120 "$U" bench -m /tmp/l1b.gguf -p 512 -n 32 -r 1 --device vulkan --profile >"$OUT/l1b.profile.txt" 2>&1
+head -20 "$OUT/l1b.profile.txt" | grep -A14 "GPU time by op"
+
+echo "== gemma-3n-e2b Q4_K_M"
+synth gemma3n gemma-3n-e2b /tmp/g3n.gguf
+bench_ours /tmp/g3n.gguf g3n.r1; bench_llamacpp /tmp/g3n.gguf g3n.r1
+timeout 120 "$U" bench -m /tmp/g3n.gguf -p 512 -n 32 -r 1 --device vulkan --profile >"$OUT/g3n.profile.txt" 2>&1
+grep -A12 "GPU time by op" "$OUT/g3n.profile.txt" | head -14
+date -u
