@@ -84,38 +84,6 @@ class VulkanKernels {
                          const GpuBuffer& v_cache, const GpuBuffer& out, uint32_t n_q, uint32_t n_heads,
                          uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos, uint32_t window, float scale,
                          float softcap);
-
-  // Gemma 3n pieces (hal/vk_kernels_gemma3n.cpp). Streams: n_streams vectors of n_tokens x hidden floats, stream s
-  // at float s * stream_stride (stream_stride >= n_tokens * hidden). Router weights as in the CPU model: norm
-  // (hidden), router (n_streams x hidden); modalities mod = tanh(router . (rmsnorm(x) * norm / hidden)).
-  //
-  // Gaussian top-k over n_rows rows of n: out = max(x - (mean + std * multiplier), 0) (population std). out may be x.
-  void gaussian_topk(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, uint32_t n_rows,
-                     float multiplier);
-  // AltUp predict (one dispatch, router included): per token, mod from stream `active`; coef = predict (n^2 x n,
-  // n = n_streams <= 8) . mod; pred[j] = streams[j] + sum_i coef[j * n + i] * streams[i]. pred may be streams.
-  void altup_predict(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& router_norm,
-                     const GpuBuffer& router, const GpuBuffer& predict, const GpuBuffer& pred, uint32_t hidden,
-                     uint32_t n_streams, uint32_t n_tokens, uint32_t stream_stride, uint32_t active, float eps);
-  // AltUp correct (one dispatch, router included): per token, mod from act (n_tokens x hidden, the layer output of
-  // the active stream); out[s] = (act - pred[active]) * (1 + correct (n x n) . mod)[s] + pred[s]. out may be pred.
-  void altup_correct(CommandRecorder& rec, const GpuBuffer& pred, const GpuBuffer& act, const GpuBuffer& router_norm,
-                     const GpuBuffer& router, const GpuBuffer& correct, const GpuBuffer& out, uint32_t hidden,
-                     uint32_t n_streams, uint32_t n_tokens, uint32_t stream_stride, uint32_t active, float eps);
-  // Magnitude matching over n_rows rows of n: f = sqrt(mean(ref^2)) / sqrt(max(mean(x^2), floor)); out = x * f,
-  // or out += x * f when accumulate (AltUp stream projections/unembeddings, floor 1e-5). out may be x.
-  void rms_match(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& ref, const GpuBuffer& out, uint32_t n,
-                 uint32_t n_rows, float floor, bool accumulate);
-  // Per-layer inputs: for each token and layer segment (P = per_layer_dim floats at (t * n_layers + l) * P),
-  // out = (rmsnorm(proj * proj_scale) * norm + tok * tok_scale) * combine; proj, tok, out are n_tokens x
-  // n_layers * P (tok: the per-layer embedding rows, e.g. from get_rows), norm has P. out may be proj or tok.
-  void per_layer_inputs(CommandRecorder& rec, const GpuBuffer& proj, const GpuBuffer& tok, const GpuBuffer& norm,
-                        const GpuBuffer& out, uint32_t per_layer_dim, uint32_t n_layers, uint32_t n_tokens, float eps,
-                        float proj_scale, float tok_scale, float combine);
-  // Per-layer gate: out[t * P + i] = gelu_tanh(gate[t * P + i]) * pli[t * pli_stride + pli_offset + i] for
-  // t < n_tokens, i < P = per_layer_dim (pli_offset = layer * P selects the layer's segment). out may be gate.
-  void per_layer_gate(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& pli, const GpuBuffer& out,
-                      uint32_t per_layer_dim, uint32_t n_tokens, uint32_t pli_stride, uint32_t pli_offset);
   // ---- end of batched kernels -------------------------------------------------------------------------------
 
  private:
