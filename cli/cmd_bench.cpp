@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/device_flags.h"
 #include "cli/parse.h"
 #include "runtime/bench.h"
 
@@ -44,16 +45,14 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("reps,r", po::value<int>()->default_value(5), "timed repetitions of each test")
       ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = physical cores)")
       ("kv-f16", "store the KV cache as F16")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu (the only backend bench supports today)")
       ("membw", "measure streaming memory read bandwidth (also with -m: both)")
       ("membw-mib", po::value<int>()->default_value(1024), "membw buffer size in MiB")
       ("json", "print JSON")
       ("md", "print a markdown table")
       ("help,h", "show this help");
+  add_device_options(opts);
   po::variables_map vm;
   if (parse_or_print_help(args, opts, vm)) return kExitOk;
-  if (vm["device"].as<std::string>() != "cpu")
-    throw po::error("--device: only 'cpu' is supported today (the Vulkan backend does not exist yet)");
   const bool json = vm.count("json") > 0, md = vm.count("md") > 0;
   if (json && md) throw po::error("give at most one of --json and --md");
   const bool membw = vm.count("membw") > 0;
@@ -66,6 +65,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (membw_mib < 1) throw po::error("--membw-mib must be >= 1");
 
   nlohmann::json out;
+  std::string last_profile;
   if (membw) {
     const MembwResult m = measure_memory_bandwidth(threads, uint64_t(membw_mib) << 20, reps);
     if (json) {
@@ -84,11 +84,20 @@ int cmd_bench(const std::vector<std::string>& args) {
     o.repetitions = reps;
     o.threads = threads;
     o.kv_f16 = vm.count("kv-f16") > 0;
+    ModelOptions device_opts;
+    apply_device_options(vm, device_opts);
+    o.device = device_opts.device;
+    o.gpu_layers = device_opts.gpu_layers;
+    o.profile = device_opts.profile;
     const BenchResult r = run_bench(o);
+    last_profile = r.profile;
+    if (!r.placement.empty()) std::fprintf(stderr, "unicorn bench: %s: %s\n", r.device.c_str(), r.placement.c_str());
     if (json) {
       out["model"] = r.model;
       out["arch"] = r.arch;
-      out["device"] = "cpu";
+      out["device"] = r.device;
+      out["gpu_layers"] = r.gpu_layers;
+      if (!r.placement.empty()) out["placement"] = r.placement;
       out["threads"] = r.threads;
       out["file_bytes"] = r.file_bytes;
       out["weight_bytes"] = r.weight_bytes;
@@ -117,6 +126,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       } else {
         std::printf("model:   %s (%s), %.2f GiB of weights, %.3f B parameters, %.2f bits/weight, %d threads\n",
                     r.model.c_str(), r.arch.c_str(), gib, r.parameters / 1e9, r.bits_per_weight, r.threads);
+        std::printf("device:  %s%s%s\n", r.device.c_str(), r.placement.empty() ? "" : "; ", r.placement.c_str());
         if (o.prompt_tokens > 0)
           std::printf("prefill: %s tok/s  (pp%d, %d reps)\n", pm(r.prefill_tok_s).c_str(), o.prompt_tokens, reps);
         if (o.gen_tokens > 0) {
@@ -128,6 +138,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     }
   }
   if (json) std::cout << out.dump(2) << "\n";
+  if (!last_profile.empty()) std::fprintf(stderr, "unicorn bench: profile (all tests and warm-ups)\n%s", last_profile.c_str());
   return kExitOk;
 }
 

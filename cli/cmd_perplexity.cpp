@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/device_flags.h"
 #include "cli/parse.h"
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
@@ -43,6 +44,7 @@ int cmd_perplexity(const std::vector<std::string>& args) {
       ("json", "print JSON")
       ("quiet,q", "no progress output")
       ("help,h", "show this help");
+  add_device_options(opts);
   po::variables_map vm;
   if (parse_or_print_help(args, opts, vm)) return kExitOk;
   if (!vm.count("model")) throw po::error("needs -m MODEL");
@@ -65,7 +67,9 @@ int cmd_perplexity(const std::vector<std::string>& args) {
   ModelOptions mo;
   mo.threads = threads;
   mo.ctx = po_.ctx;
+  apply_device_options(vm, mo);
   auto model = Model::load(model_path, mo);
+  print_placement("perplexity", model->info());
   std::vector<int32_t> tokens;
   if (vm.count("file")) {
     const std::string path = vm["file"].as<std::string>();

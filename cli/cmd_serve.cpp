@@ -46,7 +46,6 @@ const char* kServeUsage =
 
 int cmd_serve(const std::vector<std::string>& args) {
   server::ServeOptions o;
-  std::string device = "cpu";
   po::options_description opts(kServeUsage, 110, 50);
   // clang-format off
   opts.add_options()
@@ -68,7 +67,10 @@ int cmd_serve(const std::vector<std::string>& args) {
       ("chat-template", po::value(&o.chat_template), "force the chat format: gemma, llama3 or chatml")
       ("shutdown-grace", po::value(&o.shutdown_grace_s)->default_value(5, "5"),
        "seconds in-flight requests may still run after SIGINT/SIGTERM")
-      ("device", po::value(&device)->default_value("cpu"), "where to run: cpu (the only backend serve-lite has now)");
+      ("device", po::value(&o.device)->default_value("cpu"),
+       "cpu | vulkan | vulkan:N | auto (a real GPU, else the CPU); each slot loads its own copy on it")
+      ("gpu-layers", po::value(&o.gpu_layers)->default_value(-1),
+       "with a Vulkan device: the first N layers on the GPU, the rest on the CPU (-1 = all)");
   // clang-format on
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(opts).run(), vm);
@@ -80,7 +82,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   }
   po::notify(vm);
   if (o.model_path.empty()) throw po::error("give the model with -m MODEL");
-  if (device != "cpu") throw po::error("--device: only cpu is supported by serve-lite for now");
+  if (o.gpu_layers < -1) throw po::error("--gpu-layers must be -1 (all) or more");
   if (o.port < 0 || o.port > 65535) throw po::error("--port must be 0..65535");
   if (o.parallel < 1 || o.parallel > 256) throw po::error("--parallel must be 1..256");
   if (o.queue < 0 || o.queue > 4096) throw po::error("--queue must be 0..4096");

@@ -24,9 +24,13 @@ GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place
   int type = -1;
   if (place == BufferPlace::DeviceLocal) {
     // On UMA devices device-local memory is often also host-visible: then it is written without staging.
+    // Without mapping, take the first device-local type: on a discrete GPU the host-visible device-local type is
+    // often a small BAR window (256 MiB) that weights would exhaust.
+    const VkMemoryPropertyFlags mappable = allow_mapping ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                                         : 0;
     type = ctx.find_memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
-                                VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                    VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+                                VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | mappable);
     if (type < 0) type = ctx.find_memory_type(req.memoryTypeBits, 0, 0);
   } else {
     type = ctx.find_memory_type(req.memoryTypeBits,

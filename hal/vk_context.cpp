@@ -222,6 +222,13 @@ void VulkanContext::create_device(const std::string& spec) {
   }
   subgroup_size_ = sg.subgroupSize;
 
+  uint32_t n_ext = 0;
+  fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
+  std::vector<VkExtensionProperties> exts(n_ext);
+  if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
+  for (const VkExtensionProperties& e : exts)
+    if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
+
   uint32_t nq = 0;
   fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
@@ -278,6 +285,27 @@ VulkanContext::~VulkanContext() {
     destroy_messenger(instance_, messenger_, nullptr);
   }
   if (instance_ != VK_NULL_HANDLE) fn_.vkDestroyInstance(instance_, nullptr);
+}
+
+std::vector<VulkanHeap> VulkanContext::heaps() const {
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{};
+  budget.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT;
+  VkPhysicalDeviceMemoryProperties2 p2{};
+  p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2;
+  if (memory_budget_) p2.pNext = &budget;
+  fn_.vkGetPhysicalDeviceMemoryProperties2(physical_, &p2);
+  std::vector<VulkanHeap> out(p2.memoryProperties.memoryHeapCount);
+  for (uint32_t i = 0; i < out.size(); ++i) {
+    const VkMemoryHeap& h = p2.memoryProperties.memoryHeaps[i];
+    out[i].size = h.size;
+    out[i].device_local = (h.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0;
+    out[i].available = h.size;
+    if (memory_budget_) {
+      const uint64_t b = budget.heapBudget[i], u = budget.heapUsage[i];
+      out[i].available = b > u ? b - u : 0;
+    }
+  }
+  return out;
 }
 
 int VulkanContext::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,

@@ -19,6 +19,14 @@ struct VulkanDeviceChoice {
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
 };
 
+// One memory heap of the device: its size and what this process may still allocate from it (VK_EXT_memory_budget's
+// budget minus usage when the driver has the extension, else the heap size).
+struct VulkanHeap {
+  uint64_t size = 0;
+  uint64_t available = 0;
+  bool device_local = false;
+};
+
 // Picks the device for spec "vulkan" / "auto" (best type: discrete > integrated > virtual > other > CPU, i.e. a
 // real GPU before lavapipe; first of the best type) or "vulkan:N" (index N). Throws Error for other specs, an index
 // out of range, or no devices.
@@ -49,6 +57,16 @@ class VulkanContext {
   std::string device_name() const { return props_.deviceName; }
   uint32_t subgroup_size() const { return subgroup_size_; }
   bool is_cpu_device() const { return props_.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU; }
+  // Unified memory (integrated GPU or a CPU driver): device-local memory is system memory, so mapped writes need no
+  // staging copy.
+  bool is_uma() const {
+    return props_.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || is_cpu_device();
+  }
+  // The heaps now (queried each call; with VK_EXT_memory_budget the availability reflects other processes too).
+  std::vector<VulkanHeap> heaps() const;
+  bool has_memory_budget() const { return memory_budget_; }
+  // Heap index of memory type index t.
+  uint32_t heap_of_type(uint32_t t) const { return mem_props_.memoryTypes[t].heapIndex; }
   // Timestamps are usable on the compute queue; timestamp_period_ns converts ticks to nanoseconds.
   bool has_timestamps() const { return timestamp_bits_ > 0; }
   float timestamp_period_ns() const { return props_.limits.timestampPeriod; }
@@ -90,6 +108,7 @@ class VulkanContext {
   VkPhysicalDeviceProperties props_{};
   VkPhysicalDeviceMemoryProperties mem_props_{};
   bool validation_ = false;
+  bool memory_budget_ = false;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

@@ -13,6 +13,8 @@ namespace unicorn::hal {
   X(vkGetPhysicalDeviceProperties2)             \
   X(vkGetPhysicalDeviceQueueFamilyProperties)   \
   X(vkGetPhysicalDeviceMemoryProperties)        \
+  X(vkGetPhysicalDeviceMemoryProperties2)       \
+  X(vkEnumerateDeviceExtensionProperties)       \
   X(vkCreateDevice)                             \
   X(vkGetDeviceProcAddr)
 

@@ -67,7 +67,7 @@ struct BinaryPush {
   uint32_t n, b_len, mode;
 };
 struct RopePush {
-  uint32_t n_heads, head_dim, interleaved, cs_offset;
+  uint32_t n_heads, head_dim, interleaved, cs_offset, n_tokens;
 };
 
 struct UnaryPush {
@@ -76,6 +76,29 @@ struct UnaryPush {
 };
 struct AttnPush {
   uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+};
+struct MatvecAnyPush {
+  uint32_t rows, cols;
+};
+struct TopkPush {
+  uint32_t n;
+  float multiplier;
+};
+struct RmsMatchPush {
+  uint32_t n;
+};
+struct AltupPredictPush {
+  uint32_t n_streams, hidden, n_tokens, stride;
+};
+struct AltupCorrectPush {
+  uint32_t n_streams, hidden, n_tokens, stride, active;
+};
+struct StreamsAddPush {
+  uint32_t n_streams, first, n, stride;
+};
+struct AttnRowsPush {
+  uint32_t n_heads, n_kv_heads, head_dim, q_pos0, window;
   float scale, softcap;
 };
 
@@ -173,13 +196,13 @@ void VulkanKernels::mul(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffe
 }
 
 void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset,
-                         uint32_t n_heads, uint32_t head_dim, bool interleaved) {
-  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0) fail("Vulkan rope: bad head shape");
-  need_floats(x, uint64_t(n_heads) * head_dim, "Vulkan rope x");
-  need_floats(cos_sin, uint64_t(cs_offset) + head_dim, "Vulkan rope cos/sin");
-  const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset};
+                         uint32_t n_heads, uint32_t head_dim, bool interleaved, uint32_t n_tokens) {
+  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0 || n_tokens == 0) fail("Vulkan rope: bad head shape");
+  need_floats(x, uint64_t(n_tokens) * n_heads * head_dim, "Vulkan rope x");
+  need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan rope cos/sin");
+  const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens};
   rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
-               groups_for(n_heads * head_dim / 2, kElementWorkgroup));
+               groups_for(n_tokens * n_heads * head_dim / 2, kElementWorkgroup));
 }
 
 void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
@@ -211,6 +234,95 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
   rec.dispatch(pipeline("attn_decode", 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
                n_heads);
+}
+
+void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                   const GpuBuffer& v_cache, const GpuBuffer& scores, const GpuBuffer& out,
+                                   uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t q_pos0,
+                                   uint32_t n_queries, uint32_t window, float scale, float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || n_queries == 0 || n_heads % n_kv_heads != 0) {
+    fail("Vulkan prefill attention: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ", head_dim,
+         ", ", n_queries, " queries)");
+  }
+  if (softcap < 0) fail("Vulkan prefill attention: negative softcap");
+  const uint64_t q_floats = uint64_t(n_queries) * n_heads * head_dim;
+  need_floats(q, q_floats, "Vulkan prefill attention q");
+  need_floats(out, q_floats, "Vulkan prefill attention out");
+  const uint64_t total = uint64_t(q_pos0) + n_queries;
+  need_floats(k_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention k cache");
+  need_floats(v_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention v cache");
+  need_floats(scores, uint64_t(n_queries) * n_heads * total, "Vulkan prefill attention scores");
+  const AttnRowsPush push{n_heads, n_kv_heads, head_dim, q_pos0, window, scale, softcap};
+  rec.dispatch(pipeline("attn_rows", 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
+               push, n_heads, n_queries);
+}
+
+void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,
+                                   const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens) {
+  if (rows == 0 || cols == 0 || n_tokens == 0) fail("Vulkan matvec_f32_any: empty shape");
+  need_floats(w, uint64_t(rows) * cols, "Vulkan matvec_f32_any w");
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_f32_any x");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_f32_any y");
+  const MatvecAnyPush push{rows, cols};
+  rec.dispatch(pipeline("matvec_f32_any", 3, sizeof(MatvecAnyPush), kMatvecWorkgroup), {w, x, y}, push, rows,
+               n_tokens);
+}
+
+void VulkanKernels::gaussian_topk(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows,
+                                  float multiplier) {
+  if (n == 0 || n_rows == 0) fail("Vulkan gaussian_topk: empty shape");
+  need_floats(x, uint64_t(n) * n_rows, "Vulkan gaussian_topk x");
+  const TopkPush push{n, multiplier};
+  rec.dispatch(pipeline("gaussian_topk", 1, sizeof(TopkPush), kRowWorkgroup), {x}, push, n_rows);
+}
+
+void VulkanKernels::rms_match(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& ref, uint32_t n,
+                              uint32_t n_rows) {
+  if (n == 0 || n_rows == 0) fail("Vulkan rms_match: empty shape");
+  need_floats(x, uint64_t(n) * n_rows, "Vulkan rms_match x");
+  need_floats(ref, uint64_t(n) * n_rows, "Vulkan rms_match ref");
+  const RmsMatchPush push{n};
+  rec.dispatch(pipeline("rms_match", 2, sizeof(RmsMatchPush), kRowWorkgroup), {x, ref}, push, n_rows);
+}
+
+void VulkanKernels::altup_predict(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& mod,
+                                  const GpuBuffer& predict, const GpuBuffer& pred, uint32_t n_streams,
+                                  uint32_t hidden, uint32_t n_tokens, uint32_t stride) {
+  if (n_streams == 0 || hidden == 0 || n_tokens == 0 || stride < n_tokens * hidden)
+    fail("Vulkan altup_predict: bad shape");
+  need_floats(streams, uint64_t(n_streams) * stride, "Vulkan altup_predict streams");
+  need_floats(pred, uint64_t(n_streams) * stride, "Vulkan altup_predict pred");
+  need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_predict mod");
+  need_floats(predict, uint64_t(n_streams) * n_streams * n_streams, "Vulkan altup_predict coefficients");
+  const AltupPredictPush push{n_streams, hidden, n_tokens, stride};
+  rec.dispatch(pipeline("altup_predict", 4, sizeof(AltupPredictPush), kElementWorkgroup), {streams, mod, predict, pred},
+               push, groups_for(n_tokens * hidden, kElementWorkgroup));
+}
+
+void VulkanKernels::altup_correct(CommandRecorder& rec, const GpuBuffer& pred, const GpuBuffer& act,
+                                  const GpuBuffer& mod, const GpuBuffer& correct, const GpuBuffer& streams,
+                                  uint32_t n_streams, uint32_t hidden, uint32_t n_tokens, uint32_t stride,
+                                  uint32_t active) {
+  if (n_streams == 0 || hidden == 0 || n_tokens == 0 || stride < n_tokens * hidden || active >= n_streams)
+    fail("Vulkan altup_correct: bad shape");
+  need_floats(pred, uint64_t(n_streams) * stride, "Vulkan altup_correct pred");
+  need_floats(streams, uint64_t(n_streams) * stride, "Vulkan altup_correct streams");
+  need_floats(act, uint64_t(n_tokens) * hidden, "Vulkan altup_correct act");
+  need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_correct mod");
+  need_floats(correct, uint64_t(n_streams) * n_streams, "Vulkan altup_correct coefficients");
+  const AltupCorrectPush push{n_streams, hidden, n_tokens, stride, active};
+  rec.dispatch(pipeline("altup_correct", 5, sizeof(AltupCorrectPush), kElementWorkgroup),
+               {pred, act, mod, correct, streams}, push, groups_for(n_tokens * hidden, kElementWorkgroup));
+}
+
+void VulkanKernels::add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x,
+                                   uint32_t n_streams, uint32_t first, uint32_t n, uint32_t stride) {
+  if (n == 0 || first >= n_streams || stride < n) fail("Vulkan add_to_streams: bad shape");
+  need_floats(streams, uint64_t(n_streams) * stride, "Vulkan add_to_streams streams");
+  need_floats(x, n, "Vulkan add_to_streams x");
+  const StreamsAddPush push{n_streams, first, n, stride};
+  rec.dispatch(pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
+               groups_for(n, kElementWorkgroup));
 }
 
 }  // namespace unicorn::hal

@@ -54,10 +54,12 @@ class VulkanKernels {
   // out[i] = op(x[i]) over n elements; out may be x. SoftCap needs param > 0.
   void unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
              float param = 0.0f);
-  // Rotates n_heads heads of head_dim in x in place with the table row at cos_sin[cs_offset ...]: head_dim / 2
-  // cosines then head_dim / 2 sines. interleaved: pairs (2i, 2i+1) (GGUF Llama); else (i, i + head_dim/2) (NEOX/HF).
+  // Rotates n_tokens * n_heads heads of head_dim in x ([token][head][head_dim]) in place; token t uses the table row
+  // at cos_sin[cs_offset + t * head_dim ...]: head_dim / 2 cosines then head_dim / 2 sines (one row per position,
+  // so consecutive tokens take consecutive positions). interleaved: pairs (2i, 2i+1) (GGUF Llama); else
+  // (i, i + head_dim/2) (NEOX/HF).
   void rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads,
-            uint32_t head_dim, bool interleaved);
+            uint32_t head_dim, bool interleaved, uint32_t n_tokens = 1);
 
   // Decode attention of one query token: for each of n_heads query heads (n_heads a multiple of n_kv_heads; GQA),
   // out[h] = softmax(softcap(scale * q[h] . K[t])) . V[t] over positions t in [kv_start, kv_start + kv_len) of
@@ -66,6 +68,38 @@ class VulkanKernels {
   void attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
                         const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
                         uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
+  // Causal attention of n_queries query tokens at positions q_pos0.. (prefill): query t attends to positions
+  // [max(0, q_pos0 + t - window + 1) or 0 when window == 0, q_pos0 + t] of the caches (laid out as for
+  // attention_decode, holding at least q_pos0 + n_queries positions). q / out are [token][head][head_dim]; scores
+  // is scratch of n_queries * n_heads * (q_pos0 + n_queries) floats. out must not alias q. One workgroup per
+  // (head, query): correct for any length, not tiled (the tiled prefill kernel replaces it for speed).
+  void attention_rows(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
+                      const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
+                      uint32_t head_dim, uint32_t q_pos0, uint32_t n_queries, uint32_t window, float scale,
+                      float softcap);
+
+  // ---- Gemma 3n ----
+  // y = W x for an F32 matrix of any width (rows x cols, row-major), n_tokens rows of x; for small matrices whose
+  // width is no multiple of 32.
+  void matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols, const GpuBuffer& x,
+                      const GpuBuffer& y, uint32_t n_tokens = 1);
+  // Per row of n (n_rows rows) in place: x = max(x - (mean + std * multiplier), 0), population std.
+  void gaussian_topk(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows, float multiplier);
+  // Per row of n in place: x *= rms(ref row) / sqrt(max(mean(x^2), 1e-5)).
+  void rms_match(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& ref, uint32_t n, uint32_t n_rows);
+  // AltUp predict over streams laid out [n_streams][stride] (token t of stream s at s * stride + t * hidden):
+  // pred_j = stream_j + sum_i (predict[(j N + i) N ..] . mod[t N ..]) stream_i. predict holds N^3 floats, mod
+  // n_tokens * N.
+  void altup_predict(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& mod, const GpuBuffer& predict,
+                     const GpuBuffer& pred, uint32_t n_streams, uint32_t hidden, uint32_t n_tokens, uint32_t stride);
+  // AltUp correct: stream_s = (act - pred_active) * (1 + correct[s N ..] . mod[t N ..]) + pred_s. act is
+  // [n_tokens][hidden]; correct N^2 floats.
+  void altup_correct(CommandRecorder& rec, const GpuBuffer& pred, const GpuBuffer& act, const GpuBuffer& mod,
+                     const GpuBuffer& correct, const GpuBuffer& streams, uint32_t n_streams, uint32_t hidden,
+                     uint32_t n_tokens, uint32_t stride, uint32_t active);
+  // streams[s * stride + i] += x[i] for s in [first, n_streams), i < n.
+  void add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x, uint32_t n_streams,
+                      uint32_t first, uint32_t n, uint32_t stride);
 
   // ---- Batched (prefill) kernels: hal/vk_kernels_batched.cpp ----------------------------------------------------
   // Fewest tokens for which matmul beats looping matvec (one weight pass per tile of tokens instead of per token).

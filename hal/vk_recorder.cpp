@@ -132,14 +132,50 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
   ++n_dispatches_;
 }
 
+void CommandRecorder::copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
+                                uint64_t dst_offset, uint64_t dst_stride, uint64_t bytes, uint32_t count) {
+  if (bytes == 0 || count == 0) return;
+  const uint64_t src_end = src_offset + src_stride * (count - 1) + bytes;
+  const uint64_t dst_end = dst_offset + dst_stride * (count - 1) + bytes;
+  if (src_end > src.size() || dst_end > dst.size()) {
+    fail("GPU copy of ", count, " x ", bytes, " bytes from ", src_offset, " (of ", src.size(), ") to ", dst_offset,
+         " (of ", dst.size(), ") is out of range");
+  }
+  if (!recording_) begin();
+  const VulkanFns& f = ctx_.fn();
+  const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  const VkAccessFlags access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                               VK_ACCESS_TRANSFER_WRITE_BIT;
+  // The copy reads what earlier dispatches wrote; later dispatches read what it wrote.
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, access, access};
+  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+  std::vector<VkBufferCopy> regions(count);
+  for (uint32_t i = 0; i < count; ++i) regions[i] = {src_offset + i * src_stride, dst_offset + i * dst_stride, bytes};
+  f.vkCmdCopyBuffer(cb_, src.handle(), dst.handle(), count, regions.data());
+  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+void CommandRecorder::discard() {
+  if (!recording_) return;
+  const VulkanFns& f = ctx_.fn();
+  recording_ = false;
+  f.vkEndCommandBuffer(cb_);  // its result does not matter: the buffer is reset unsubmitted
+  labels_.clear();
+  n_dispatches_ = 0;
+  for (VkDescriptorPool p : pools_) f.vkResetDescriptorPool(ctx_.device(), p, 0);
+  pool_in_use_ = 0;
+  vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
+}
+
 void CommandRecorder::submit_and_wait() {
   timings_.clear();
   if (!recording_) return;
   const VulkanFns& f = ctx_.fn();
   // Results become visible to host reads (mapped buffers) and to transfers (staged downloads).
-  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                     VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                      VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
-  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
                          nullptr);
   recording_ = false;

@@ -50,10 +50,21 @@ class CommandRecorder {
     dispatch(pipeline, buffers, &push, sizeof(Push), groups_x, groups_y, groups_z, label);
   }
 
+  // Records a copy of bytes from src at src_offset to dst at dst_offset, ordered after the dispatches before it
+  // and before those after it (barriers both ways). Throws Error when a range is out of bounds.
+  void copy(const GpuBuffer& src, uint64_t src_offset, const GpuBuffer& dst, uint64_t dst_offset, uint64_t bytes) {
+    copy_rows(src, src_offset, 0, dst, dst_offset, 0, bytes, 1);
+  }
+  // count chunks of bytes: chunk i from src_offset + i * src_stride to dst_offset + i * dst_stride, one command.
+  void copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
+                 uint64_t dst_offset, uint64_t dst_stride, uint64_t bytes, uint32_t count);
+
   // Dispatches recorded since the last submission.
   uint32_t pending() const { return n_dispatches_; }
   // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
   void submit_and_wait();
+  // Drops everything recorded since the last submission (after an error mid-recording) without running it.
+  void discard();
   // Per-dispatch GPU times of the last submission (empty unless timestamps are on and supported).
   const std::vector<DispatchTime>& timings() const { return timings_; }
 

@@ -74,12 +74,18 @@ BenchResult run_bench(const BenchOptions& o) {
   ModelOptions mo;
   mo.threads = o.threads;
   mo.kv_f16 = o.kv_f16;
+  mo.device = o.device;
+  mo.gpu_layers = o.gpu_layers;
+  mo.profile = o.profile;
   mo.ctx = std::max({o.prompt_tokens, o.gen_tokens, 1});
   auto model = Model::load(o.model, mo);
   const ModelInfo& info = model->info();
   if (info.ctx < std::max(o.prompt_tokens, o.gen_tokens))
     throw Error(str_cat("the model's context (", info.ctx, ") is smaller than the test"), {o.model, "", "ctx"});
   r.arch = info.arch;
+  r.device = info.device;
+  r.placement = info.placement;
+  r.gpu_layers = info.gpu_layers;
   r.weight_bytes = info.weight_bytes;
   r.threads = o.threads > 0 ? o.threads : physical_core_count();
 
@@ -121,6 +127,7 @@ BenchResult run_bench(const BenchOptions& o) {
   r.prefill_tok_s = make_bench_stat(std::move(pp));
   r.decode_tok_s = make_bench_stat(std::move(tg));
   r.decode_gb_s = make_bench_stat(std::move(gbs));
+  r.profile = model->profile_report();
   return r;
 }
 

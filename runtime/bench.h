@@ -23,12 +23,19 @@ struct BenchOptions {
   int repetitions = 5;
   int threads = 0;          // 0 = physical cores
   bool kv_f16 = false;
+  std::string device = "cpu";  // as ModelOptions::device
+  int gpu_layers = -1;
+  bool profile = false;
   uint64_t seed = 1;        // for the random token ids
 };
 
 struct BenchResult {
   std::string model;
   std::string arch;
+  std::string device;               // ModelInfo::device
+  std::string placement;            // ModelInfo::placement (Vulkan)
+  int gpu_layers = 0;
+  std::string profile;              // Model::profile_report() after every test (with BenchOptions::profile)
   int threads = 0;
   uint64_t file_bytes = 0;
   uint64_t weight_bytes = 0;        // all tensors the model binds (what llama.cpp calls the model size)

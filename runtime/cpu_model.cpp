@@ -11,79 +11,12 @@
 #include "kernels/ops.h"
 #include "quant/quant.h"
 #include "runtime/model_weights.h"
+#include "runtime/rope_table.h"
 
 namespace unicorn {
 namespace {
 
 namespace ops = kernels;
-
-// cos/sin of every position for one RoPE flavour: [ctx][head_dim / 2].
-struct RopeTable {
-  int half = 0;
-  std::vector<float> cos, sin;
-};
-
-// Inverse frequencies as HF computes them in float32 (base^(2i/d), then the scaling rule).
-std::vector<float> inv_frequencies(const RopeConfig& r, int dim, const std::vector<float>& divisors) {
-  const int half = dim / 2;
-  std::vector<float> f(half);
-  for (int i = 0; i < half; ++i) {
-    const float expo = static_cast<float>(2 * i) / static_cast<float>(dim);
-    f[i] = 1.0f / static_cast<float>(std::pow(r.theta, static_cast<double>(expo)));
-    if (r.scaling == RopeConfig::Scaling::Linear) {
-      f[i] = static_cast<float>(f[i] / r.factor);
-    } else if (r.scaling == RopeConfig::Scaling::Llama3) {
-      const double low_wavelen = r.original_max_positions / r.low_freq_factor;
-      const double high_wavelen = r.original_max_positions / r.high_freq_factor;
-      const double wavelen = 2 * M_PI / f[i];
-      if (wavelen > low_wavelen) {
-        f[i] = static_cast<float>(f[i] / r.factor);
-      } else if (wavelen >= high_wavelen) {
-        const double smooth = (r.original_max_positions / wavelen - r.low_freq_factor) /
-                              (r.high_freq_factor - r.low_freq_factor);
-        f[i] = static_cast<float>((1 - smooth) * f[i] / r.factor + smooth * f[i]);
-      }
-    }
-    if (!divisors.empty()) f[i] /= divisors[i];
-  }
-  return f;
-}
-
-RopeTable make_rope_table(const RopeConfig& r, int dim, int ctx, const std::vector<float>& divisors) {
-  RopeTable t;
-  t.half = dim / 2;
-  const std::vector<float> inv = inv_frequencies(r, dim, divisors);
-  t.cos.resize(static_cast<size_t>(ctx) * t.half);
-  t.sin.resize(t.cos.size());
-  for (int p = 0; p < ctx; ++p) {
-    for (int i = 0; i < t.half; ++i) {
-      const float angle = static_cast<float>(p) * inv[i];  // float32 product, like HF
-      t.cos[static_cast<size_t>(p) * t.half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-      t.sin[static_cast<size_t>(p) * t.half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
-    }
-  }
-  return t;
-}
-
-// Rotates one head in place. NEOX/HF style pairs (i, i + d/2); interleaved (GGUF Llama) pairs (2i, 2i + 1).
-void apply_rope(float* x, const RopeTable& t, int pos, bool interleaved) {
-  const float* c = t.cos.data() + static_cast<size_t>(pos) * t.half;
-  const float* s = t.sin.data() + static_cast<size_t>(pos) * t.half;
-  if (interleaved) {
-    for (int i = 0; i < t.half; ++i) {
-      const float a = x[2 * i], b = x[2 * i + 1];
-      x[2 * i] = a * c[i] - b * s[i];
-      x[2 * i + 1] = b * c[i] + a * s[i];
-    }
-  } else {
-    float* hi = x + t.half;
-    for (int i = 0; i < t.half; ++i) {
-      const float a = x[i], b = hi[i];
-      x[i] = a * c[i] - b * s[i];
-      hi[i] = b * c[i] + a * s[i];
-    }
-  }
-}
 
 float mean_square(const float* x, int64_t n) {
   double s = 0;
@@ -116,16 +49,20 @@ struct KvCache {
 // CpuModel: owns the ModelSource (mapped weights), the bound weights, the KV cache, activation buffers sized for
 // the largest batch seen, and a thread pool; not thread-safe. Per forward: ~2 * params FLOPs per token plus
 // attention over the cached positions.
-class CpuModel final : public Model {
+class CpuModel final : public Model, public CpuLayerTail {
  public:
-  CpuModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts);
+  // first_layer > 0: a hybrid model's CPU tail (layers before it run elsewhere and have no KV cache here).
+  CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts, int first_layer = 0);
 
   const ModelInfo& info() const override { return info_; }
   const Metadata& metadata() const override { return src_->metadata(); }
   void reset() override { n_cached_ = 0; }
   void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
+  void forward_hidden(const float* hidden, int n, int pos, float* logits, bool all_logits) override;
 
  private:
+  void check_positions(int n, int pos) const;
+  void layers_and_head(int n, int pos, float* logits, bool all_logits);
   struct AttnJob {
     int layer, n, pos;
   };
@@ -149,8 +86,9 @@ class CpuModel final : public Model {
   void mlp(int l, const float* in, int n, float* out);
   float* stream(std::vector<float>& buf, int s) { return buf.data() + static_cast<size_t>(s) * cap_ * H_; }
 
-  std::unique_ptr<ModelSource> src_;
+  std::shared_ptr<ModelSource> src_;
   ModelConfig cfg_;
+  int first_layer_ = 0;
   ModelWeights w_;
   ModelInfo info_;
   std::unique_ptr<ThreadPool> pool_;
@@ -170,9 +108,13 @@ class CpuModel final : public Model {
   size_t scratch_stride_ = 0;
 };
 
-CpuModel::CpuModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts)
-    : src_(std::move(src)), cfg_(std::move(cfg)) {
+CpuModel::CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts, int first_layer)
+    : src_(std::move(src)), cfg_(std::move(cfg)), first_layer_(first_layer) {
   w_ = bind_weights(*src_, cfg_);
+  if (first_layer_ < 0 || first_layer_ >= cfg_.n_layers)
+    throw Error(str_cat("CPU layers start at ", first_layer_, ", outside the model's ", cfg_.n_layers, " layers"));
+  if (first_layer_ > 0 && cfg_.arch == ModelArch::Gemma3n)
+    throw Error("a CPU/GPU layer split is not supported for gemma3n (its AltUp streams cross every layer)");
   if (opts.ctx < 0) throw Error(str_cat("context size must not be negative (got ", opts.ctx, ")"));
   const int ctx = opts.ctx > 0 ? opts.ctx : std::min(cfg_.max_ctx, ModelOptions::kDefaultCtxCap);
   const int threads = opts.threads > 0 ? opts.threads : physical_core_count();
@@ -203,7 +145,7 @@ CpuModel::CpuModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const Mode
   kv_.resize(cfg_.n_layers);
   const size_t kv_elems = static_cast<size_t>(ctx) * static_cast<size_t>(kv_dim_);
   for (int l = 0; l < cfg_.n_layers; ++l) {
-    if (cfg_.kv_source[l] != l) continue;
+    if (cfg_.kv_source[l] != l || l < first_layer_) continue;
     if (kv_f16_) {
       kv_[l].k16.assign(kv_elems, 0);
       kv_[l].v16.assign(kv_elems, 0);
@@ -249,29 +191,45 @@ void CpuModel::ensure_capacity(int n) {
   }
 }
 
-void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
-  const int n = static_cast<int>(tokens.size());
+void CpuModel::check_positions(int n, int pos) const {
   if (n <= 0) throw Error("forward: no tokens given");
   if (pos < 0 || pos > n_cached_)
     throw Error(str_cat("forward: position ", pos, " is past the ", n_cached_, " cached tokens"));
   if (static_cast<int64_t>(pos) + n > info_.ctx)
     throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info_.ctx,
                         " tokens"));
+}
+
+void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
+  const int n = static_cast<int>(tokens.size());
+  check_positions(n, pos);
+  if (first_layer_ != 0) throw Error("forward: this CPU model is the tail of a hybrid model (use forward_hidden)");
   for (int32_t t : tokens)
     if (t < 0 || t >= cfg_.vocab_size)
       throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
   n_cached_ = pos;  // truncates the cache when pos is smaller
   ensure_capacity(n);
-
   embed(tokens);
+  if (cfg_.arch == ModelArch::Gemma3n) gemma3n_inputs(tokens);
+  layers_and_head(n, pos, logits, all_logits);
+}
+
+void CpuModel::forward_hidden(const float* hidden, int n, int pos, float* logits, bool all_logits) {
+  check_positions(n, pos);
+  n_cached_ = pos;
+  ensure_capacity(n);
+  std::memcpy(x_.data(), hidden, sizeof(float) * static_cast<size_t>(n) * H_);
+  layers_and_head(n, pos, logits, all_logits);
+}
+
+void CpuModel::layers_and_head(int n, int pos, float* logits, bool all_logits) {
   const int first = all_logits ? 0 : n - 1;
   const int rows = all_logits ? n : 1;
   if (cfg_.arch == ModelArch::Gemma3n) {
-    gemma3n_inputs(tokens);
-    for (int l = 0; l < cfg_.n_layers; ++l) layer_gemma3n(l, n, pos);
+    for (int l = first_layer_; l < cfg_.n_layers; ++l) layer_gemma3n(l, n, pos);
     gemma3n_output(first, rows, xn_.data());
   } else {
-    for (int l = 0; l < cfg_.n_layers; ++l) layer_standard(l, n, pos);
+    for (int l = first_layer_; l < cfg_.n_layers; ++l) layer_standard(l, n, pos);
     norm_rows(x_.data() + static_cast<size_t>(first) * H_, w_.final_norm, rows, H_, xn_.data());
   }
   matmul(w_.lm_head, xn_.data(), rows, logits);
@@ -542,7 +500,12 @@ void CpuModel::gemma3n_output(int first, int rows, float* out) {
 }  // namespace
 
 std::unique_ptr<Model> make_cpu_model(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts) {
-  return std::make_unique<CpuModel>(std::move(src), std::move(cfg), opts);
+  return std::make_unique<CpuModel>(std::shared_ptr<ModelSource>(std::move(src)), std::move(cfg), opts);
+}
+
+std::unique_ptr<CpuLayerTail> make_cpu_layer_tail(std::shared_ptr<ModelSource> src, ModelConfig cfg,
+                                                  const ModelOptions& opts, int first_layer) {
+  return std::make_unique<CpuModel>(std::move(src), std::move(cfg), opts, first_layer);
 }
 
 }  // namespace unicorn

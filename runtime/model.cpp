@@ -6,6 +6,7 @@
 #include "formats/model_source.h"
 #include "runtime/cpu_model.h"
 #include "runtime/model_config.h"
+#include "runtime/vulkan_model.h"
 
 namespace unicorn {
 
@@ -23,7 +24,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     throw Error("no model configuration found (neither config.json nor GGUF general.architecture)",
                 Error::Context{src->path(), "", ""});
   }
-  return make_cpu_model(std::move(src), std::move(cfg), opts);
+  const std::string device = resolve_device(opts.device);
+  if (device == "cpu" || opts.gpu_layers == 0) return make_cpu_model(std::move(src), std::move(cfg), opts);
+  return make_vulkan_model(std::move(src), std::move(cfg), opts, device);
 }
 
 }  // namespace unicorn

@@ -15,7 +15,12 @@ class ModelSource;
 struct ModelOptions {
   int threads = 0;          // 0 = physical cores
   int ctx = 0;              // 0 = model default, capped at kDefaultCtxCap
-  bool kv_f16 = false;      // store the KV cache as F16 instead of F32
+  bool kv_f16 = false;      // store the KV cache as F16 instead of F32 (CPU layers only)
+  // "cpu", "vulkan" (the best Vulkan device, lavapipe only when there is no GPU), "vulkan:N" (device index N), or
+  // "auto" (a real GPU through Vulkan when there is one, else the CPU; never lavapipe).
+  std::string device = "cpu";
+  int gpu_layers = -1;      // Vulkan: the first N layers run on the GPU, the rest on the CPU; -1 = all
+  bool profile = false;     // Vulkan: time every dispatch (timestamp queries); see Model::profile_report
   static constexpr int kDefaultCtxCap = 4096;
 };
 
@@ -30,6 +35,9 @@ struct ModelInfo {
   std::vector<int> eos_ids; // end-of-generation ids from the config/metadata
   uint64_t weight_bytes = 0;
   std::string note;         // what was left out, e.g. the vision/audio towers of a multimodal checkpoint
+  std::string device = "cpu";  // where it runs, e.g. "cpu" or "vulkan:0 (NVIDIA H200)"
+  std::string placement;    // Vulkan: where the weights and KV cache went (one line), else empty
+  int gpu_layers = 0;       // layers running on the GPU
 };
 
 // Model: owns its ModelSource, weights and KV cache; not thread-safe (one generation at a time);
@@ -50,6 +58,9 @@ class Model {
   // logits gets n * vocab floats when all_logits, else vocab floats for the last token.
   // Throws Error when pos + n exceeds the context or a token id is out of range.
   virtual void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) = 0;
+  // With ModelOptions::profile on a GPU: GPU time per op label summed over every forward so far, as a table;
+  // empty otherwise.
+  virtual std::string profile_report() const { return {}; }
 };
 
 }  // namespace unicorn

@@ -438,6 +438,8 @@ void ServeLite::load() {
   const int total_threads = o.threads > 0 ? o.threads : physical_core_count();
   ModelOptions mo;
   mo.threads = std::max(1, total_threads / o.parallel);
+  mo.device = o.device;
+  mo.gpu_layers = o.gpu_layers;
   mo.ctx = o.ctx;
   mo.kv_f16 = o.kv_f16;
   std::vector<std::unique_ptr<Model>> models;

@@ -17,6 +17,8 @@ struct ServeOptions {
   int ctx = 0;                          // per-slot context (0: the model's, capped as in ModelOptions)
   int threads = 0;                      // CPU threads in all (0: physical cores), split among the slots
   bool kv_f16 = false;
+  std::string device = "cpu";           // as ModelOptions::device (each slot gets its own model on it)
+  int gpu_layers = -1;
   std::string api_key;                  // empty: no authentication
   double timeout_s = 300;               // per-request time limit (queue wait + generation)
   size_t max_body_bytes = 1 << 20;      // larger request bodies are answered 413

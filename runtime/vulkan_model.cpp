@@ -1,0 +1,709 @@
+#include "runtime/vulkan_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "base/error.h"
+#include "runtime/cpu_model.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "hal/vk_buffer.h"
+#include "hal/vk_context.h"
+#include "hal/vk_kernels.h"
+#include "hal/vk_recorder.h"
+#include "quant/quant.h"
+#include "runtime/model_weights.h"
+#include "runtime/rope_table.h"
+#endif
+
+namespace unicorn {
+
+std::string resolve_device(const std::string& spec) {
+  if (spec == "cpu") return "cpu";
+  const bool vulkan = spec == "vulkan" || spec.rfind("vulkan:", 0) == 0;
+  if (!vulkan && spec != "auto") throw Error(str_cat("unknown device '", spec, "' (cpu, vulkan, vulkan:N or auto)"));
+#ifdef UNICORN_HAVE_VULKAN
+  if (vulkan) return spec;
+  std::vector<hal::VulkanDeviceChoice> devices;
+  try {
+    devices = hal::VulkanContext::list_devices();
+  } catch (const Error&) {
+    return "cpu";  // no loader or no driver: auto means the CPU
+  }
+  if (devices.empty()) return "cpu";
+  // The best device by type (discrete > integrated > virtual > other > CPU); a CPU driver (lavapipe) is no GPU.
+  const uint32_t best = hal::select_vulkan_device(devices, "auto");
+  for (const hal::VulkanDeviceChoice& d : devices)
+    if (d.index == best && d.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return str_cat("vulkan:", d.index);
+  return "cpu";
+#else
+  if (vulkan) throw Error("--device " + spec + ": this unicorn was built without the Vulkan backend");
+  return "cpu";
+#endif
+}
+
+#ifndef UNICORN_HAVE_VULKAN
+
+std::unique_ptr<Model> make_vulkan_model(std::unique_ptr<ModelSource>, ModelConfig, const ModelOptions&,
+                                         const std::string& vulkan_spec) {
+  throw Error("--device " + vulkan_spec + ": this unicorn was built without the Vulkan backend");
+}
+
+#else
+
+namespace {
+
+using hal::BufferPlace;
+using hal::CommandRecorder;
+using hal::GpuBuffer;
+using hal::RmsWeight;
+using hal::VulkanContext;
+using hal::VulkanKernels;
+
+std::string mib(uint64_t b) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f", static_cast<double>(b) / 1048576.0);
+  return s;
+}
+
+// A weight matrix on the device: its bytes exactly as stored (the shaders dequantize them), or, for a matrix whose
+// width is no multiple of 32 (small Gemma 3n factors), dequantized to F32 for the any-width matvec.
+struct GpuMatrix {
+  DType dtype = DType::F32;
+  uint32_t rows = 0, cols = 0;
+  bool any_width = false;
+  GpuBuffer buf;
+  bool empty() const { return rows == 0; }
+};
+
+// Weights of one layer on the device (only the layers that run there).
+struct GpuLayer {
+  GpuMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  GpuBuffer attn_norm, post_attn_norm, ffn_norm, post_ffn_norm, q_norm, k_norm;
+  GpuBuffer k_cache, v_cache;  // empty for layers reading another layer's cache
+  // Gemma 3n.
+  GpuMatrix laurel_left, laurel_right, per_layer_gate, per_layer_proj, altup_router;
+  GpuBuffer laurel_norm, per_layer_post_norm, altup_router_norm, altup_predict, altup_correct, altup_out_scale;
+};
+
+// WeightPlacer: decides DEVICE_LOCAL or HOST_VISIBLE per tensor against a byte budget of device-local memory and
+// uploads (staged for unmapped VRAM, a direct write where the memory is mapped); not thread-safe; one per load.
+class WeightPlacer {
+ public:
+  WeightPlacer(const VulkanContext& ctx, uint64_t device_budget) : ctx_(ctx), budget_(device_budget) {}
+
+  GpuBuffer place(const void* data, uint64_t bytes) {
+    const bool fits = device_bytes_ + bytes <= budget_;
+    // UMA: map device-local memory and write it in place; discrete: unmapped VRAM (the BAR window stays free).
+    const bool map = ctx_.is_uma();
+    GpuBuffer b = fits ? try_device(bytes, map) : GpuBuffer();
+    if (b.handle() != VK_NULL_HANDLE) {
+      device_bytes_ += bytes;
+      ++device_tensors_;
+    } else {
+      b = GpuBuffer(ctx_, bytes, BufferPlace::HostVisible);
+      host_bytes_ += bytes;
+      ++host_tensors_;
+    }
+    b.upload(data, bytes);
+    return b;
+  }
+  GpuBuffer floats(const std::vector<float>& v) { return place(v.data(), v.size() * sizeof(float)); }
+  GpuMatrix matrix(const kernels::WeightMatrix& w) {
+    GpuMatrix m;
+    if (w.data == nullptr) return m;
+    if (!VulkanKernels::matvec_supports(w.dtype))
+      throw Error(str_cat("Vulkan: no shader for weight type ", dtype_name(w.dtype)));
+    m.dtype = w.dtype;
+    m.rows = static_cast<uint32_t>(w.rows);
+    m.cols = static_cast<uint32_t>(w.cols);
+    const uint64_t row_bytes = dtype_row_bytes(w.dtype, static_cast<uint64_t>(w.cols));
+    if (w.cols % 32 != 0) {
+      std::vector<float> f32(static_cast<size_t>(w.rows * w.cols));
+      for (int64_t r = 0; r < w.rows; ++r)
+        quant::dequantize_row(w.dtype, w.data + row_bytes * static_cast<uint64_t>(r), f32.data() + r * w.cols, w.cols);
+      m.dtype = DType::F32;
+      m.any_width = true;
+      m.buf = floats(f32);
+      return m;
+    }
+    m.buf = place(w.data, row_bytes * static_cast<uint64_t>(w.rows));
+    return m;
+  }
+  // A float matrix held in a vector (Gemma 3n's AltUp router), [rows, cols].
+  GpuMatrix matrix(const std::vector<float>& v, int64_t rows, int64_t cols) {
+    return matrix(kernels::WeightMatrix{DType::F32, reinterpret_cast<const uint8_t*>(v.data()), rows, cols});
+  }
+
+  std::string summary() const {
+    return str_cat(device_tensors_, " tensors (", mib(device_bytes_), " MiB) in device-local memory, ", host_tensors_,
+                   " tensors (", mib(host_bytes_), " MiB) in host-visible memory");
+  }
+  uint64_t device_bytes() const { return device_bytes_; }
+  uint64_t host_bytes() const { return host_bytes_; }
+
+ private:
+  GpuBuffer try_device(uint64_t bytes, bool map) {
+    try {
+      return GpuBuffer(ctx_, bytes, BufferPlace::DeviceLocal, map);
+    } catch (const Error&) {
+      return GpuBuffer();  // the driver refused (fragmentation, other processes): this tensor goes to host memory
+    }
+  }
+  const VulkanContext& ctx_;
+  uint64_t budget_;
+  uint64_t device_bytes_ = 0, host_bytes_ = 0;
+  int device_tensors_ = 0, host_tensors_ = 0;
+};
+
+// Profile: GPU milliseconds and dispatch counts per op label, summed over submissions.
+struct OpTime {
+  double ms = 0;
+  uint64_t calls = 0;
+};
+
+// VulkanModel: owns the context, kernels, device weights (layers [0, gpu_layers) and, when all layers are on the
+// GPU, the head), the KV cache of those layers, activation buffers sized for the largest batch seen and the CPU tail
+// for the remaining layers; not thread-safe. One command buffer and one submission per forward (plus one per
+// boundary crossing to the CPU tail).
+class VulkanModel final : public Model {
+ public:
+  VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts,
+              std::unique_ptr<VulkanContext> ctx);
+
+  const ModelInfo& info() const override { return info_; }
+  const Metadata& metadata() const override { return src_->metadata(); }
+  void reset() override { n_cached_ = 0; }
+  void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
+  std::string profile_report() const override;
+  // The recorder goes first: it may still reference the buffers.
+  ~VulkanModel() override { rec_.reset(); }
+
+ private:
+  void record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits);
+  void upload_weights(const ModelWeights& w, uint64_t budget);
+  void ensure_capacity(int n, int pos, bool all_logits);
+  void norm(const GpuBuffer& x, const GpuBuffer& w, const GpuBuffer& out, uint32_t n, uint32_t rows) {
+    kernels_->rmsnorm(*rec_, x, &w, out, n, rows, eps_, cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight);
+  }
+  void matvec(const GpuMatrix& m, const GpuBuffer& x, const GpuBuffer& y, int n) {
+    if (m.any_width) kernels_->matvec_f32_any(*rec_, m.buf, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+    else kernels_->matvec(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+  }
+  void scale(const GpuBuffer& x, uint64_t n, double factor) {
+    kernels_->unary(*rec_, x, x, static_cast<uint32_t>(n), hal::UnaryOp::Scale, static_cast<float>(factor));
+  }
+  void layer_standard(int l, int n, int pos);
+  void gemma3n_inputs(std::span<const int32_t> tokens);
+  void layer_gemma3n(int l, int n, int pos);
+  void gemma3n_output(int n, int first, int rows);
+  void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
+  void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
+  void submit();
+
+  std::shared_ptr<ModelSource> src_;
+  ModelConfig cfg_;
+  ModelInfo info_;
+  std::unique_ptr<VulkanContext> ctx_;
+  std::unique_ptr<VulkanKernels> kernels_;
+  std::unique_ptr<CommandRecorder> rec_;
+  std::unique_ptr<CpuLayerTail> cpu_tail_;  // layers [gpu_layers_, n_layers) and the head; null when all on GPU
+  int gpu_layers_ = 0;
+  bool profile_ = false;
+  float eps_ = 1e-6f;
+  uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
+
+  GpuMatrix embed_, lm_head_;
+  GpuBuffer final_norm_;
+  // Gemma 3n.
+  GpuMatrix per_layer_embed_, per_layer_model_proj_;
+  GpuBuffer per_layer_proj_norm_;
+  std::vector<GpuMatrix> altup_proj_, altup_unembed_;
+  uint32_t N_ = 0, A_ = 0, P_ = 0, LP_ = 0;
+  std::vector<GpuLayer> layers_;
+  GpuBuffer rope_global_, rope_local_;  // [ctx][head_dim]: cos half then sin half
+  int n_cached_ = 0;
+  int cap_ = 0, logits_cap_ = 0;
+  uint64_t scores_cap_ = 0;
+
+  // Activations, cap_ rows each; ids_, logits_ and hidden_ are host-visible (written / read by the host).
+  GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
+  // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
+  GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
+  std::map<std::string, OpTime> op_times_;
+};
+
+// How much device-local memory the weights may take: the largest device-local heap's availability minus what the
+// KV cache and activations need, keeping 10% (at least 64 MiB) back for the driver. UNICORN_VK_BUDGET_MIB lowers it
+// (tests use it to send tensors to host-visible memory).
+uint64_t weight_budget(const VulkanContext& ctx, uint64_t reserved) {
+  uint64_t avail = 0;
+  for (const hal::VulkanHeap& h : ctx.heaps())
+    if (h.device_local) avail = std::max(avail, h.available);
+  const uint64_t keep = std::max<uint64_t>(avail / 10, 64ull << 20) + reserved;
+  uint64_t budget = avail > keep ? avail - keep : 0;
+  if (const char* env = std::getenv("UNICORN_VK_BUDGET_MIB")) {
+    char* end = nullptr;
+    const unsigned long long mib = std::strtoull(env, &end, 10);
+    if (end == env || *end != '\0') throw Error(str_cat("UNICORN_VK_BUDGET_MIB='", env, "' is not a number of MiB"));
+    budget = std::min<uint64_t>(budget, static_cast<uint64_t>(mib) << 20);
+  }
+  return budget;
+}
+
+VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts,
+                         std::unique_ptr<VulkanContext> ctx)
+    : src_(std::move(src)), cfg_(std::move(cfg)), ctx_(std::move(ctx)) {
+  ModelWeights w = bind_weights(*src_, cfg_);
+  if (opts.ctx < 0) throw Error(str_cat("context size must not be negative (got ", opts.ctx, ")"));
+  const int ctx_len = opts.ctx > 0 ? opts.ctx : std::min(cfg_.max_ctx, ModelOptions::kDefaultCtxCap);
+  if (opts.gpu_layers > cfg_.n_layers)
+    throw Error(str_cat("--gpu-layers ", opts.gpu_layers, " exceeds the model's ", cfg_.n_layers, " layers"));
+  gpu_layers_ = opts.gpu_layers < 0 ? cfg_.n_layers : opts.gpu_layers;
+  if (gpu_layers_ < cfg_.n_layers && cfg_.arch == ModelArch::Gemma3n)
+    throw Error("--gpu-layers: a CPU/GPU layer split is not supported for gemma3n (its AltUp streams cross every "
+                "layer); use all layers (-1) or 0");
+  N_ = static_cast<uint32_t>(cfg_.altup_inputs);
+  A_ = static_cast<uint32_t>(cfg_.altup_active);
+  P_ = static_cast<uint32_t>(cfg_.per_layer_dim);
+  LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
+  profile_ = opts.profile;
+  eps_ = static_cast<float>(cfg_.norm_eps);
+  H_ = static_cast<uint32_t>(cfg_.hidden);
+  q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
+  kv_dim_ = static_cast<uint32_t>(cfg_.n_kv_heads * cfg_.head_dim);
+  for (int f : cfg_.ffn) max_ffn_ = std::max<uint32_t>(max_ffn_, static_cast<uint32_t>(f));
+
+  info_.arch = model_arch_name(cfg_.arch);
+  info_.vocab_size = cfg_.vocab_size;
+  info_.n_layers = cfg_.n_layers;
+  info_.hidden = cfg_.hidden;
+  info_.ctx = ctx_len;
+  info_.max_ctx = cfg_.max_ctx;
+  info_.bos_id = cfg_.bos_id;
+  info_.eos_ids = cfg_.eos_ids;
+  info_.weight_bytes = w.bytes;
+  info_.note = cfg_.note;
+  info_.gpu_layers = gpu_layers_;
+  info_.device = str_cat("vulkan (", ctx_->device_name(), ")");
+
+  kernels_ = std::make_unique<VulkanKernels>(*ctx_);
+  rec_ = std::make_unique<CommandRecorder>(*ctx_, profile_);
+
+  // The KV cache of the GPU layers lives in device-local memory; it and the activations are reserved first.
+  const uint64_t kv_bytes = uint64_t(ctx_len) * kv_dim_ * sizeof(float) * 2;
+  uint64_t reserved = 0;
+  for (int l = 0; l < gpu_layers_; ++l)
+    if (cfg_.kv_source[l] == l) reserved += kv_bytes;
+  for (int l = 0; l < gpu_layers_; ++l) {
+    layers_.emplace_back();
+    if (cfg_.kv_source[l] != l) continue;
+    layers_[l].k_cache = GpuBuffer(*ctx_, kv_bytes / 2, BufferPlace::DeviceLocal, ctx_->is_uma());
+    layers_[l].v_cache = GpuBuffer(*ctx_, kv_bytes / 2, BufferPlace::DeviceLocal, ctx_->is_uma());
+  }
+  upload_weights(w, weight_budget(*ctx_, reserved));
+
+  const RopeTable global = make_rope_table(cfg_.rope_global, cfg_.head_dim, ctx_len, w.rope_freq_factors);
+  const std::vector<float> g_rows = global.rows_cos_then_sin();
+  rope_global_ = GpuBuffer(*ctx_, g_rows.size() * sizeof(float), BufferPlace::DeviceLocal, ctx_->is_uma());
+  rope_global_.upload(g_rows.data(), g_rows.size() * sizeof(float));
+  if (std::find(cfg_.layer_sliding.begin(), cfg_.layer_sliding.end(), true) != cfg_.layer_sliding.end()) {
+    const std::vector<float> l_rows = make_rope_table(cfg_.rope_local, cfg_.head_dim, ctx_len, {}).rows_cos_then_sin();
+    rope_local_ = GpuBuffer(*ctx_, l_rows.size() * sizeof(float), BufferPlace::DeviceLocal, ctx_->is_uma());
+    rope_local_.upload(l_rows.data(), l_rows.size() * sizeof(float));
+  }
+
+  if (gpu_layers_ < cfg_.n_layers) {
+    ModelOptions cpu_opts = opts;
+    cpu_opts.ctx = ctx_len;
+    cpu_tail_ = make_cpu_layer_tail(src_, cfg_, cpu_opts, gpu_layers_);
+  }
+  info_.placement += str_cat(", KV cache ", mib(reserved), " MiB on the GPU, layers 0-",
+                             gpu_layers_ - 1, " on the GPU");
+  if (cpu_tail_) info_.placement += str_cat(", layers ", gpu_layers_, "-", cfg_.n_layers - 1, " and the head on the CPU");
+}
+
+void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
+  WeightPlacer placer(*ctx_, budget);
+  // Placement order = use order, so with a small budget the first layers get the fast memory.
+  embed_ = placer.matrix(w.embed);
+  for (int l = 0; l < gpu_layers_; ++l) {
+    const LayerWeights& L = w.layers[l];
+    GpuLayer& G = layers_[l];
+    G.attn_norm = placer.floats(L.attn_norm);
+    G.wq = placer.matrix(L.wq);
+    G.wk = placer.matrix(L.wk);
+    G.wv = placer.matrix(L.wv);
+    if (!L.q_norm.empty()) G.q_norm = placer.floats(L.q_norm);
+    if (!L.k_norm.empty()) G.k_norm = placer.floats(L.k_norm);
+    G.wo = placer.matrix(L.wo);
+    if (!L.post_attn_norm.empty()) G.post_attn_norm = placer.floats(L.post_attn_norm);
+    G.ffn_norm = placer.floats(L.ffn_norm);
+    G.w_gate = placer.matrix(L.w_gate);
+    G.w_up = placer.matrix(L.w_up);
+    G.w_down = placer.matrix(L.w_down);
+    if (!L.post_ffn_norm.empty()) G.post_ffn_norm = placer.floats(L.post_ffn_norm);
+    if (cfg_.arch == ModelArch::Gemma3n) {
+      G.altup_router_norm = placer.floats(L.altup_router_norm);
+      G.altup_router = placer.matrix(L.altup_router, cfg_.altup_inputs, cfg_.hidden);
+      G.altup_predict = placer.floats(L.altup_predict);
+      G.altup_correct = placer.floats(L.altup_correct);
+      if (!L.altup_out_scale.empty()) G.altup_out_scale = placer.floats(L.altup_out_scale);
+      G.laurel_left = placer.matrix(L.laurel_left);
+      G.laurel_right = placer.matrix(L.laurel_right);
+      G.laurel_norm = placer.floats(L.laurel_norm);
+      G.per_layer_gate = placer.matrix(L.per_layer_gate);
+      G.per_layer_proj = placer.matrix(L.per_layer_proj);
+      G.per_layer_post_norm = placer.floats(L.per_layer_post_norm);
+    }
+  }
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    per_layer_embed_ = placer.matrix(w.per_layer_embed);
+    per_layer_model_proj_ = placer.matrix(w.per_layer_model_proj);
+    per_layer_proj_norm_ = placer.floats(w.per_layer_proj_norm);
+    for (const auto& m : w.altup_proj) altup_proj_.push_back(placer.matrix(m));
+    for (const auto& m : w.altup_unembed) altup_unembed_.push_back(placer.matrix(m));
+  }
+  if (gpu_layers_ == cfg_.n_layers) {
+    final_norm_ = placer.floats(w.final_norm);
+    // A tied head reads the embedding's buffer again rather than a second copy.
+    if (w.lm_head.data == w.embed.data) {
+      lm_head_.dtype = embed_.dtype;
+      lm_head_.rows = embed_.rows;
+      lm_head_.cols = embed_.cols;
+    } else {
+      lm_head_ = placer.matrix(w.lm_head);
+    }
+  }
+  info_.placement = "weights: " + placer.summary();
+}
+
+void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
+  const VulkanContext& c = *ctx_;
+  const bool map = c.is_uma();
+  auto floats = [&](uint64_t count) { return GpuBuffer(c, std::max<uint64_t>(count, 1) * 4, BufferPlace::DeviceLocal, map); };
+  if (n > cap_) {
+    cap_ = n;
+    const uint64_t N = static_cast<uint64_t>(n);
+    ids_ = GpuBuffer(c, N * 4, BufferPlace::HostVisible);
+    x_ = floats(N * H_);
+    xn_ = floats(N * H_);
+    q_ = floats(N * q_dim_);
+    k_ = floats(N * kv_dim_);
+    v_ = floats(N * kv_dim_);
+    att_ = floats(N * q_dim_);
+    o_ = floats(N * H_);
+    gate_ = floats(N * max_ffn_);
+    up_ = floats(N * max_ffn_);
+    ffo_ = floats(N * H_);
+    row_ = floats(H_);
+    if (cpu_tail_) hidden_ = GpuBuffer(c, N * H_ * 4, BufferPlace::HostVisible);
+    if (cfg_.arch == ModelArch::Gemma3n) {
+      pl_ids_ = GpuBuffer(c, N * 4, BufferPlace::HostVisible);
+      streams_ = floats(N_ * N * H_);
+      pred_ = floats(N_ * N * H_);
+      pli_ = floats(N * LP_);
+      plrow_ = floats(N * LP_);
+      plil_ = floats(N * P_);
+      lr_ = floats(N * static_cast<uint64_t>(cfg_.laurel_rank));
+      laurel_ = floats(N * H_);
+      h_ = floats(N * H_);
+      active_ = floats(N * H_);
+      mod_ = floats(N * N_);
+      tmp_ = floats(N * H_);
+      gatep_ = floats(N * P_);
+    }
+  }
+  const uint64_t scores = uint64_t(n) * cfg_.n_heads * (uint64_t(pos) + n);
+  if (scores > scores_cap_) {
+    scores_cap_ = std::max(scores, scores_cap_ * 2);
+    scores_ = floats(scores_cap_);
+  }
+  const int logit_rows = all_logits ? n : 1;
+  if (!cpu_tail_ && logit_rows > logits_cap_) {
+    logits_cap_ = logit_rows;
+    logits_ = GpuBuffer(c, uint64_t(logit_rows) * cfg_.vocab_size * 4, BufferPlace::HostVisible);
+  }
+}
+
+void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
+  const int n = static_cast<int>(tokens.size());
+  if (n <= 0) throw Error("forward: no tokens given");
+  if (pos < 0 || pos > n_cached_)
+    throw Error(str_cat("forward: position ", pos, " is past the ", n_cached_, " cached tokens"));
+  if (static_cast<int64_t>(pos) + n > info_.ctx)
+    throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info_.ctx,
+                        " tokens"));
+  for (int32_t t : tokens)
+    if (t < 0 || t >= cfg_.vocab_size)
+      throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
+  n_cached_ = pos;
+  try {
+    record_and_run(tokens, pos, logits, all_logits);
+  } catch (...) {
+    rec_->discard();  // a half-recorded batch must not run with the next one
+    throw;
+  }
+}
+
+void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
+  const int n = static_cast<int>(tokens.size());
+  ensure_capacity(n, pos, all_logits);
+  std::memcpy(ids_.mapped(), tokens.data(), sizeof(int32_t) * tokens.size());
+
+  kernels_->get_rows(*rec_, embed_.dtype, embed_.buf, 0, embed_.rows, embed_.cols, ids_, static_cast<uint32_t>(n), x_);
+  if (cfg_.embed_scale != 1.0)
+    kernels_->unary(*rec_, x_, x_, static_cast<uint32_t>(n) * H_, hal::UnaryOp::Scale,
+                    static_cast<float>(cfg_.embed_scale));
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    gemma3n_inputs(tokens);
+    for (int l = 0; l < gpu_layers_; ++l) layer_gemma3n(l, n, pos);
+  } else {
+    for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
+  }
+
+  if (cpu_tail_) {
+    // The hidden state crosses to the CPU once; the tail runs the rest and the head.
+    rec_->copy(x_, 0, hidden_, 0, uint64_t(n) * H_ * 4);
+    submit();
+    cpu_tail_->forward_hidden(static_cast<const float*>(hidden_.mapped()), n, pos, logits, all_logits);
+    n_cached_ = pos + n;
+    return;
+  }
+  const uint32_t rows = all_logits ? static_cast<uint32_t>(n) : 1u;
+  if (cfg_.arch == ModelArch::Gemma3n) {
+    gemma3n_output(n, all_logits ? 0 : n - 1, static_cast<int>(rows));
+  } else {
+    const GpuBuffer* head_in = &x_;
+    if (!all_logits && n > 1) {
+      rec_->copy(x_, uint64_t(n - 1) * H_ * 4, row_, 0, uint64_t(H_) * 4);
+      head_in = &row_;
+    }
+    norm(*head_in, final_norm_, xn_, H_, rows);
+  }
+  const GpuMatrix& head = lm_head_.buf.handle() != VK_NULL_HANDLE ? lm_head_ : embed_;
+  kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, xn_, logits_, rows);
+  const uint32_t n_logits = rows * static_cast<uint32_t>(cfg_.vocab_size);
+  if (cfg_.final_softcap > 0)
+    kernels_->unary(*rec_, logits_, logits_, n_logits, hal::UnaryOp::SoftCap, static_cast<float>(cfg_.final_softcap));
+  submit();
+  logits_.download(logits, uint64_t(n_logits) * 4);
+  n_cached_ = pos + n;
+}
+
+void VulkanModel::submit() {
+  rec_->submit_and_wait();
+  if (!profile_) return;
+  for (const hal::DispatchTime& t : rec_->timings()) {
+    OpTime& o = op_times_[t.label];
+    o.ms += t.ms;
+    ++o.calls;
+  }
+}
+
+void VulkanModel::layer_standard(int l, int n, int pos) {
+  const GpuLayer& G = layers_[l];
+  const bool gemma = cfg_.arch != ModelArch::Llama;
+  const uint32_t rows_h = static_cast<uint32_t>(n) * H_;
+  norm(x_, G.attn_norm, xn_, H_, static_cast<uint32_t>(n));
+  attention(l, xn_, n, pos, o_);
+  if (gemma) norm(o_, G.post_attn_norm, o_, H_, static_cast<uint32_t>(n));
+  kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
+  norm(x_, G.ffn_norm, xn_, H_, static_cast<uint32_t>(n));
+  mlp(l, xn_, n, ffo_);
+  if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, static_cast<uint32_t>(n));
+  kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
+}
+
+// ---- Gemma 3n (mirrors CpuModel's gemma3n_* step by step; streams are [N][n * hidden]) ----
+
+void VulkanModel::gemma3n_inputs(std::span<const int32_t> tokens) {
+  const uint32_t n = static_cast<uint32_t>(tokens.size());
+  const uint64_t S = uint64_t(n) * H_;
+  // Per-layer inputs: (normed projection of the embedding + per-layer token embedding) / sqrt(2).
+  matvec(per_layer_model_proj_, x_, pli_, static_cast<int>(n));
+  scale(pli_, uint64_t(n) * LP_, 1.0 / std::sqrt(static_cast<double>(H_)));
+  kernels_->rmsnorm(*rec_, pli_, &per_layer_proj_norm_, pli_, P_, n * static_cast<uint32_t>(cfg_.n_layers), eps_,
+                    RmsWeight::Weight);
+  // Ids past the per-layer table (multimodal soft tokens) read row 0, the padding row.
+  auto* ids = static_cast<int32_t*>(pl_ids_.mapped());
+  for (uint32_t t = 0; t < n; ++t) ids[t] = tokens[t] < cfg_.per_layer_vocab ? tokens[t] : 0;
+  if (per_layer_embed_.any_width) {
+    // An F32 table of odd width (tiny models): the rows are copied, one region per token.
+    const uint64_t row_bytes = uint64_t(LP_) * 4;
+    for (uint32_t t = 0; t < n; ++t)
+      rec_->copy(per_layer_embed_.buf, uint64_t(ids[t]) * row_bytes, plrow_, t * row_bytes, row_bytes);
+  } else {
+    kernels_->get_rows(*rec_, per_layer_embed_.dtype, per_layer_embed_.buf, 0, per_layer_embed_.rows,
+                       per_layer_embed_.cols, pl_ids_, n, plrow_);
+  }
+  scale(plrow_, uint64_t(n) * LP_, std::sqrt(static_cast<double>(P_)));
+  kernels_->add(*rec_, pli_, plrow_, pli_, n * LP_, n * LP_);
+  scale(pli_, uint64_t(n) * LP_, 1.0 / std::sqrt(2.0));
+  // AltUp streams: the embedding, plus N - 1 projections of it rescaled to its magnitude.
+  rec_->copy(x_, 0, streams_, 0, S * 4);
+  for (uint32_t s = 1; s < N_; ++s) {
+    matvec(altup_proj_[s - 1], x_, tmp_, static_cast<int>(n));
+    kernels_->rms_match(*rec_, tmp_, x_, H_, n);
+    rec_->copy(tmp_, 0, streams_, s * S * 4, S * 4);
+  }
+}
+
+void VulkanModel::altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n) {
+  const uint32_t N = static_cast<uint32_t>(n);
+  kernels_->rmsnorm(*rec_, x, &G.altup_router_norm, tmp_, H_, N, eps_, RmsWeight::Weight);
+  scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));
+  matvec(G.altup_router, tmp_, mod_, n);
+  kernels_->unary(*rec_, mod_, mod_, N * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
+}
+
+void VulkanModel::layer_gemma3n(int l, int n, int pos) {
+  const GpuLayer& G = layers_[l];
+  const uint32_t N = static_cast<uint32_t>(n);
+  const uint32_t S = N * H_;
+  const uint64_t S_bytes = uint64_t(S) * 4;
+
+  // AltUp predict: every stream becomes itself plus a token-dependent mix of all streams.
+  rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
+  altup_modalities(G, active_, n);
+  kernels_->altup_predict(*rec_, streams_, mod_, G.altup_predict, pred_, N_, H_, N, S);
+  rec_->copy(pred_, A_ * S_bytes, active_, 0, S_bytes);
+
+  // Attention and LAuReL on the active prediction.
+  norm(active_, G.attn_norm, xn_, H_, N);
+  matvec(G.laurel_left, xn_, lr_, n);
+  matvec(G.laurel_right, lr_, laurel_, n);
+  norm(laurel_, G.laurel_norm, laurel_, H_, N);
+  kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
+  attention(l, xn_, n, pos, o_);
+  norm(o_, G.post_attn_norm, o_, H_, N);
+  kernels_->add(*rec_, active_, o_, h_, S, S);
+  kernels_->add(*rec_, h_, laurel_, h_, S, S);
+  scale(h_, S, 1.0 / std::sqrt(2.0));
+  norm(h_, G.ffn_norm, xn_, H_, N);
+  mlp(l, xn_, n, ffo_);
+  norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
+  kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
+
+  // AltUp correct: spread the innovation of the active stream over all streams.
+  altup_modalities(G, h_, n);
+  kernels_->altup_correct(*rec_, pred_, h_, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
+
+  // Per-layer input: gate the corrected active stream with this layer's per-layer embedding, add to the others.
+  rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
+  if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
+  matvec(G.per_layer_gate, tmp_, gatep_, n);
+  kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
+  rec_->copy_rows(pli_, uint64_t(l) * P_ * 4, uint64_t(LP_) * 4, plil_, 0, uint64_t(P_) * 4, uint64_t(P_) * 4, N);
+  kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
+  matvec(G.per_layer_proj, gatep_, o_, n);
+  norm(o_, G.per_layer_post_norm, o_, H_, N);
+  kernels_->add_to_streams(*rec_, streams_, o_, N_, 1, S, S);
+}
+
+void VulkanModel::gemma3n_output(int n, int first, int rows) {
+  const uint64_t S_bytes = uint64_t(n) * H_ * 4;
+  const uint64_t off = uint64_t(first) * H_ * 4, bytes = uint64_t(rows) * H_ * 4;
+  const uint32_t R = static_cast<uint32_t>(rows);
+  rec_->copy(streams_, off, xn_, 0, bytes);  // the sum of the unembedded streams, starting with stream 0
+  rec_->copy(streams_, off, h_, 0, bytes);   // stream 0 again: the magnitude the others are rescaled to
+  for (uint32_t s = 1; s < N_; ++s) {
+    rec_->copy(streams_, s * S_bytes + off, tmp_, 0, bytes);
+    matvec(altup_unembed_[s - 1], tmp_, laurel_, rows);
+    kernels_->rms_match(*rec_, laurel_, h_, H_, R);
+    kernels_->add(*rec_, xn_, laurel_, xn_, R * H_, R * H_);
+  }
+  scale(xn_, uint64_t(R) * H_, 1.0 / static_cast<double>(N_));
+  norm(xn_, final_norm_, xn_, H_, R);
+}
+
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
+  const GpuLayer& G = layers_[l];
+  const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
+  const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
+  const bool sliding = cfg_.layer_sliding[l];
+  const GpuBuffer& rope = sliding ? rope_local_ : rope_global_;
+  const bool owns_kv = cfg_.kv_source[l] == l;
+  const RmsWeight head_norm = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+  matvec(G.wq, in, q_, n);
+  if (G.q_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
+  kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
+  if (owns_kv) {
+    matvec(G.wk, in, k_, n);
+    matvec(G.wv, in, v_, n);
+    if (G.k_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, k_, &G.k_norm, k_, hd, N * nkv, eps_, head_norm);
+    kernels_->rope(*rec_, k_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N);
+    if (cfg_.arch == ModelArch::Gemma3n) kernels_->rmsnorm(*rec_, v_, nullptr, v_, hd, N * nkv, eps_, RmsWeight::None);
+    const uint64_t off = uint64_t(pos) * kv_dim_ * 4, bytes = uint64_t(N) * kv_dim_ * 4;
+    rec_->copy(k_, 0, G.k_cache, off, bytes);
+    rec_->copy(v_, 0, G.v_cache, off, bytes);
+  }
+  const GpuLayer& src = layers_[cfg_.kv_source[l]];
+  const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
+  const float cap = static_cast<float>(cfg_.attn_softcap);
+  const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
+  if (n == 1) {
+    const uint32_t p = static_cast<uint32_t>(pos);
+    const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0;
+    kernels_->attention_decode(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, p - start + 1,
+                               scale, cap);
+  } else {
+    kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
+                             static_cast<uint32_t>(pos), N, window, scale, cap);
+  }
+  matvec(G.wo, att_, out, n);
+}
+
+void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
+  const GpuLayer& G = layers_[l];
+  const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
+  matvec(G.w_gate, in, gate_, n);
+  matvec(G.w_up, in, up_, n);
+  const float mult = cfg_.sparsity_multiplier[l];
+  if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
+  kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F,
+                cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu);
+  matvec(G.w_down, gate_, out, n);
+}
+
+std::string VulkanModel::profile_report() const {
+  if (!profile_) return {};
+  std::vector<std::pair<std::string, OpTime>> ops(op_times_.begin(), op_times_.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
+  double total = 0;
+  for (const auto& o : ops) total += o.second.ms;
+  std::ostringstream s;
+  char line[160];
+  std::snprintf(line, sizeof line, "GPU time by op on %s (timestamp queries; %.2f ms in all)\n",
+                ctx_->device_name().c_str(), total);
+  s << line;
+  std::snprintf(line, sizeof line, "%-24s %10s %12s %10s %7s\n", "op", "calls", "total ms", "us/call", "share");
+  s << line;
+  for (const auto& [label, t] : ops) {
+    std::snprintf(line, sizeof line, "%-24s %10llu %12.3f %10.2f %6.1f%%\n", label.c_str(),
+                  static_cast<unsigned long long>(t.calls), t.ms, 1000.0 * t.ms / static_cast<double>(t.calls),
+                  total > 0 ? 100.0 * t.ms / total : 0.0);
+    s << line;
+  }
+  if (!ctx_->has_timestamps()) s << "(this queue has no timestamps: nothing was timed)\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::unique_ptr<Model> make_vulkan_model(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts,
+                                         const std::string& vulkan_spec) {
+  std::unique_ptr<VulkanContext> ctx = VulkanContext::create(vulkan_spec);
+  return std::make_unique<VulkanModel>(std::move(src), std::move(cfg), opts, std::move(ctx));
+}
+
+#endif
+
+}  // namespace unicorn
