@@ -118,6 +118,20 @@ class VulkanKernels {
                          const GpuBuffer& v_cache, const GpuBuffer& out, uint32_t n_q, uint32_t n_heads,
                          uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos, uint32_t window, float scale,
                          float softcap);
+  // Split-K decode attention: same result as attention_decode (one query token, GQA, keys [kv_start,
+  // kv_start + kv_len), softcap) computed by attention_decode_splits(kv_len) workgroups per head (chunks of
+  // kDecodeChunk keys) plus one merge pass; for long contexts, where one workgroup per head leaves the GPU idle.
+  // partials is scratch of attention_decode_partials(n_heads, head_dim, kv_len) floats. head_dim <= 256; out must
+  // not alias q or partials.
+  static constexpr uint32_t kDecodeChunk = 128;
+  static uint32_t attention_decode_splits(uint32_t kv_len) { return (kv_len + kDecodeChunk - 1) / kDecodeChunk; }
+  static uint64_t attention_decode_partials(uint32_t n_heads, uint32_t head_dim, uint32_t kv_len) {
+    return uint64_t(n_heads) * attention_decode_splits(kv_len) * (uint64_t(head_dim) + 2);
+  }
+  void attention_decode_split(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                              const GpuBuffer& v_cache, const GpuBuffer& partials, const GpuBuffer& out,
+                              uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t kv_start,
+                              uint32_t kv_len, float scale, float softcap);
   // ---- end of batched kernels -------------------------------------------------------------------------------
 
  private:

@@ -37,6 +37,15 @@ struct AttnPrefillPush {
   float scale, softcap;
 };
 
+struct AttnSplitPush {
+  uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+  uint32_t n_splits;
+};
+struct AttnCombinePush {
+  uint32_t head_dim, n_splits;
+};
+
 // Register block of the matmul shader (TM x TN outputs per invocation; fixed in matmul_main.glsl).
 constexpr uint32_t kMatmulTm = 4, kMatmulTn = 4;
 
@@ -113,6 +122,34 @@ void VulkanKernels::attention_prefill(CommandRecorder& rec, const GpuBuffer& q, 
   const AttnPrefillPush push{n_q, n_heads, n_kv_heads, pos, window, scale, softcap};
   rec.dispatch(spec_pipeline("attn_prefill", 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
                {q, k_cache, v_cache, out}, push, (n_q + bq - 1) / bq, n_heads, 1, "attn_prefill");
+}
+
+void VulkanKernels::attention_decode_split(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                           const GpuBuffer& v_cache, const GpuBuffer& partials, const GpuBuffer& out,
+                                           uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim,
+                                           uint32_t kv_start, uint32_t kv_len, float scale, float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || head_dim > 256 || kv_len == 0 ||
+      n_heads % n_kv_heads != 0) {
+    fail("Vulkan split-K attention: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ", head_dim,
+         ", kv_len ", kv_len, ")");
+  }
+  if (!(softcap >= 0)) fail("Vulkan split-K attention: negative softcap");
+  const uint64_t kv_floats = (uint64_t(kv_start) + kv_len) * n_kv_heads * head_dim;
+  if (kv_floats > 0xffffffffull) fail("Vulkan split-K attention: cache index exceeds 32 bits");
+  need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan split-K attention q");
+  need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan split-K attention out");
+  need_floats(k_cache, kv_floats, "Vulkan split-K attention k cache");
+  need_floats(v_cache, kv_floats, "Vulkan split-K attention v cache");
+  need_floats(partials, attention_decode_partials(n_heads, head_dim, kv_len), "Vulkan split-K attention partials");
+  if (&out == &q || &out == &partials) fail("Vulkan split-K attention: out aliases an input");
+  const uint32_t n_splits = attention_decode_splits(kv_len);
+  constexpr uint32_t kWg = 128;
+  const AttnSplitPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap, n_splits};
+  rec.dispatch(spec_pipeline("attn_split", 4, sizeof(AttnSplitPush), {kWg, kDecodeChunk}),
+               {q, k_cache, v_cache, partials}, push, n_splits, n_heads, 1, "attn_split");
+  const AttnCombinePush cpush{head_dim, n_splits};
+  rec.dispatch(pipeline("attn_split_combine", 2, sizeof(AttnCombinePush), kWg), {partials, out}, cpush, n_heads, 1,
+               1, "attn_split_combine");
 }
 
 }  // namespace unicorn::hal

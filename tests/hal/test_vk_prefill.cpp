@@ -140,6 +140,49 @@ TEST_CASE("vulkan prefill attention matches a double-precision reference (causal
   CHECK_NO_VALIDATION_ERRORS();
 }
 
+TEST_CASE("vulkan split-K decode attention matches attention_decode's double-precision reference",
+          "[vulkan][prefill]") {
+  NEED_VULKAN();
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, positions, kv_start, kv_len;
+    float softcap;
+  };
+  // kv_len below, at and across chunk (128) boundaries, a window start inside the cache, head_dim 256.
+  for (const Case& c : {Case{4, 2, 64, 37, 0, 37, 0.0f}, Case{6, 2, 80, 600, 45, 511, 0.0f},
+                        Case{3, 3, 48, 300, 44, 256, 5.0f}, Case{2, 1, 32, 1, 0, 1, 0.0f},
+                        Case{2, 2, 256, 140, 1, 129, 0.0f}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
+                  << c.kv_len << ") softcap " << c.softcap);
+    const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_heads) * c.head_dim, 311, 2.0f);
+    const std::vector<float> k = random_floats(kv_floats, 312, 2.0f), v = random_floats(kv_floats, 313);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer part(ctx, VulkanKernels::attention_decode_partials(c.n_heads, c.head_dim, c.kv_len) * sizeof(float),
+                   BufferPlace::DeviceLocal);
+    GpuBuffer out = upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN()));
+    CommandRecorder rec(ctx);
+    vk.attention_decode_split(rec, qb, kb, vb, part, out, c.n_heads, c.n_kv_heads, c.head_dim, c.kv_start, c.kv_len,
+                              scale, c.softcap);
+    CHECK(rec.pending() == 2);
+    rec.submit_and_wait();
+    // The decode query is the prefill reference's single query at position kv_start + kv_len - 1 with window kv_len.
+    const uint32_t p = c.kv_start + c.kv_len - 1;
+    const std::vector<float> want =
+        attention_reference(q, k, v, 1, c.n_heads, c.n_kv_heads, c.head_dim, p, c.kv_len, scale, c.softcap);
+    // Same bound as the prefill attention (fp32 scores, fp32 merge of <= 5 chunks of exp-weighted sums).
+    check_close(download(out, q.size()), want, 1e-4f, 2e-5f);
+  }
+  GpuBuffer a(ctx, 1 << 16, BufferPlace::DeviceLocal), b(ctx, 1 << 16, BufferPlace::DeviceLocal);
+  GpuBuffer tiny(ctx, 64, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, tiny, b, 2, 2, 64, 0, 100, 1.0f, 0.0f), Error);  // scratch
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 2, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // aliasing
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 3, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // GQA ratio
+  CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
 TEST_CASE("vulkan prefill attention rejects bad shapes", "[vulkan][prefill]") {
   NEED_VULKAN();
   GpuBuffer a(ctx, 64 * 1024, BufferPlace::DeviceLocal), b(ctx, 64 * 1024, BufferPlace::DeviceLocal);
