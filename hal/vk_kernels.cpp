@@ -9,6 +9,7 @@ namespace {
 
 // Workgroup sizes: row reductions share one row among the workgroup; element-wise ops take one element each.
 constexpr uint32_t kMatvecWorkgroup = 64;
+constexpr uint32_t kMatvecRows = 4;
 constexpr uint32_t kRowWorkgroup = 128;
 constexpr uint32_t kElementWorkgroup = 256;
 
@@ -125,8 +126,9 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
-  const ComputePipeline& p = pipeline(shader, 3, sizeof(MatvecPush), kMatvecWorkgroup);
-  rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
+  // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
+  const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});
+  rec.dispatch(p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, 1, shader);
 }
 
 void VulkanKernels::get_rows(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/dtype.h"
 #include "hal/vk_recorder.h"
@@ -100,7 +101,43 @@ class VulkanKernels {
   void add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x, uint32_t n_streams,
                       uint32_t first, uint32_t n, uint32_t stride);
 
+  // ---- Batched (prefill) kernels: hal/vk_kernels_batched.cpp ----------------------------------------------------
+  // Fewest tokens for which matmul beats looping matvec (one weight pass per tile of tokens instead of per token).
+  static constexpr uint32_t kMatmulMinTokens = 8;
+  // Tiled mat-mul, same contract as matvec (y[t * rows + r] = sum_c W[r, c] * x[t * cols + c], W of dtype at byte
+  // w_offset of w, all matvec weight types, fp32 accumulation), correct for any n_tokens >= 1 but meant for
+  // n_tokens >= kMatmulMinTokens. y must not alias x or w.
+  void matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
+              const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens);
+  // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
+  // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
+  // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
+  // 0 = full causal); score = softcap(scale * q . k) (softcap 0: none); out = softmax(score) . V, fp32 online
+  // softmax. n_heads a multiple of n_kv_heads (GQA), head_dim <= 256. out must not alias q or the caches.
+  void attention_prefill(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                         const GpuBuffer& v_cache, const GpuBuffer& out, uint32_t n_q, uint32_t n_heads,
+                         uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos, uint32_t window, float scale,
+                         float softcap);
+  // Split-K decode attention: same result as attention_decode (one query token, GQA, keys [kv_start,
+  // kv_start + kv_len), softcap) computed by attention_decode_splits(kv_len) workgroups per head (chunks of
+  // kDecodeChunk keys) plus one merge pass; for long contexts, where one workgroup per head leaves the GPU idle.
+  // partials is scratch of attention_decode_partials(n_heads, head_dim, kv_len) floats. head_dim <= 256; out must
+  // not alias q or partials.
+  static constexpr uint32_t kDecodeChunk = 128;
+  static uint32_t attention_decode_splits(uint32_t kv_len) { return (kv_len + kDecodeChunk - 1) / kDecodeChunk; }
+  static uint64_t attention_decode_partials(uint32_t n_heads, uint32_t head_dim, uint32_t kv_len) {
+    return uint64_t(n_heads) * attention_decode_splits(kv_len) * (uint64_t(head_dim) + 2);
+  }
+  void attention_decode_split(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                              const GpuBuffer& v_cache, const GpuBuffer& partials, const GpuBuffer& out,
+                              uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t kv_start,
+                              uint32_t kv_len, float scale, float softcap);
+  // ---- end of batched kernels -------------------------------------------------------------------------------
+
  private:
+  // Pipeline keyed by shader and specialization constants (spec[0] = workgroup size).
+  const ComputePipeline& spec_pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
+                                       const std::vector<uint32_t>& spec);
   const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                   uint32_t workgroup_size);
   void binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,

@@ -10,8 +10,18 @@ namespace unicorn::hal {
 
 ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers,
                                  uint32_t push_bytes, uint32_t workgroup_size)
-    : ctx_(ctx), name_(shader), n_buffers_(n_buffers), push_bytes_(push_bytes), workgroup_size_(workgroup_size) {
+    : ComputePipeline(ctx, shader, n_buffers, push_bytes, std::vector<uint32_t>{workgroup_size}) {}
+
+ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers,
+                                 uint32_t push_bytes, const std::vector<uint32_t>& spec)
+    : ctx_(ctx),
+      name_(shader),
+      n_buffers_(n_buffers),
+      push_bytes_(push_bytes),
+      workgroup_size_(spec.empty() ? 0 : spec[0]),
+      spec_(spec) {
   const SpirvBlob& blob = find_spirv(shader);
+  const uint32_t workgroup_size = workgroup_size_;
   if (workgroup_size == 0 || workgroup_size > ctx.properties().limits.maxComputeWorkGroupSize[0] ||
       workgroup_size > ctx.properties().limits.maxComputeWorkGroupInvocations) {
     fail(shader, ": workgroup size ", workgroup_size, " is outside the device's limits");
@@ -47,15 +57,19 @@ ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& sh
     pli.pPushConstantRanges = push_bytes > 0 ? &range : nullptr;
     vk_check(f.vkCreatePipelineLayout(dev, &pli, nullptr, &layout_), "vkCreatePipelineLayout");
 
-    VkSpecializationMapEntry entry{0, 0, sizeof(uint32_t)};
-    VkSpecializationInfo spec{1, &entry, sizeof(uint32_t), &workgroup_size_};
+    std::vector<VkSpecializationMapEntry> entries(spec_.size());
+    for (uint32_t i = 0; i < spec_.size(); ++i) {
+      entries[i] = {i, static_cast<uint32_t>(i * sizeof(uint32_t)), sizeof(uint32_t)};
+    }
+    VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(),
+                                   spec_.size() * sizeof(uint32_t), spec_.data()};
     VkComputePipelineCreateInfo ci{};
     ci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
     ci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
     ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
     ci.stage.module = module_;
     ci.stage.pName = "main";
-    ci.stage.pSpecializationInfo = &spec;
+    ci.stage.pSpecializationInfo = &spec_info;
     ci.layout = layout_;
     vk_check(f.vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline_),
              "vkCreateComputePipelines");

@@ -3,6 +3,7 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hal/vk_context.h"
 
@@ -17,6 +18,10 @@ class ComputePipeline {
   // (local_size_x). Throws Error for an unknown shader or a driver failure.
   ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                   uint32_t workgroup_size);
+  // As above with specialization constants 0..spec.size()-1 set to spec (spec[0] is the workgroup size); for
+  // shaders with tile sizes as specialization constants. spec must not be empty.
+  ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
+                  const std::vector<uint32_t>& spec);
   ~ComputePipeline();
   ComputePipeline(const ComputePipeline&) = delete;
   ComputePipeline& operator=(const ComputePipeline&) = delete;
@@ -34,6 +39,7 @@ class ComputePipeline {
   const VulkanContext& ctx_;
   std::string name_;
   uint32_t n_buffers_, push_bytes_, workgroup_size_;
+  std::vector<uint32_t> spec_;
   VkShaderModule module_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;

@@ -22,87 +22,13 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "quant/quant.h"
+#include "tests/hal/vk_test_util.h"
 
 using namespace unicorn;
 using namespace unicorn::hal;
+using namespace unicorn::test;
 
 namespace {
-
-// One context for the whole binary: creating it under validation takes seconds on lavapipe.
-struct VkFixture {
-  std::unique_ptr<VulkanContext> ctx;
-  std::unique_ptr<VulkanKernels> kernels;
-  std::string why_not;
-};
-
-VkFixture& fixture() {
-  static VkFixture f = [] {
-    VkFixture v;
-    setenv("UNICORN_VK_VALIDATE", "1", 1);
-    try {
-      v.ctx = VulkanContext::create("auto");
-      v.kernels = std::make_unique<VulkanKernels>(*v.ctx);
-    } catch (const Error& e) {
-      v.why_not = e.what();
-    }
-    return v;
-  }();
-  return f;
-}
-
-#define NEED_VULKAN()                                                           \
-  VkFixture& fx = fixture();                                                    \
-  if (!fx.ctx) UNICORN_SKIP("no usable Vulkan device: " << fx.why_not);         \
-  VulkanContext& ctx = *fx.ctx;                                                 \
-  VulkanKernels& vk = *fx.kernels;                                              \
-  const uint64_t errors_before = ctx.validation_errors();                      \
-  (void)vk
-
-#define CHECK_NO_VALIDATION_ERRORS() CHECK(ctx.validation_errors() == errors_before)
-
-// Uniform in [-scale, scale] with |v| >= scale / 100: never zero.
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) {
-    float r = u(rng);
-    if (std::fabs(r) < 0.01f) r = r < 0 ? -0.01f - r : 0.01f + r;
-    x = r * scale;
-  }
-  return v;
-}
-
-GpuBuffer upload(VulkanContext& ctx, const std::vector<float>& v) {
-  GpuBuffer b(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal);
-  b.upload(v.data(), v.size() * sizeof(float));
-  return b;
-}
-
-std::vector<float> download(const GpuBuffer& b, size_t n) {
-  std::vector<float> v(n);
-  b.download(v.data(), n * sizeof(float));
-  return v;
-}
-
-// |got - want| <= atol + rtol * |want| for every element; reports the first failure.
-void check_close(const std::vector<float>& got, const std::vector<float>& want, float rtol, float atol) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
-      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
-    }
-  }
-}
-
-std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w, uint32_t rows, uint32_t cols) {
-  const uint64_t row_bytes = dtype_row_bytes(t, cols);
-  std::vector<uint8_t> out(row_bytes * rows);
-  for (uint32_t r = 0; r < rows; ++r) {
-    quant::quantize_row(t, w.data() + size_t(r) * cols, out.data() + r * row_bytes, cols);
-  }
-  return out;
-}
 
 void check_matvec(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
                   uint32_t seed) {

@@ -1,0 +1,156 @@
+// Batched (prefill) kernels of VulkanKernels: tiled mat-mul.
+#include "hal/vk_kernels.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include <algorithm>
+
+#include "base/error.h"
+
+namespace unicorn::hal {
+
+namespace {
+
+const char* matmul_shader(DType t) {
+  switch (t) {
+    case DType::F32: return "matmul_f32";
+    case DType::F16: return "matmul_f16";
+    case DType::BF16: return "matmul_bf16";
+    case DType::Q4_0: return "matmul_q4_0";
+    case DType::Q8_0: return "matmul_q8_0";
+    case DType::Q4_K: return "matmul_q4_k";
+    case DType::Q5_K: return "matmul_q5_k";
+    case DType::Q6_K: return "matmul_q6_k";
+    default: return nullptr;
+  }
+}
+
+void need_floats(const GpuBuffer& b, uint64_t n, const char* what) {
+  if (b.size() < n * sizeof(float)) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, " floats");
+}
+
+struct MatmulPush {
+  uint32_t rows, cols, row_bytes, w_offset, n_tokens;
+};
+
+struct AttnPrefillPush {
+  uint32_t n_q, n_heads, n_kv_heads, pos, window;
+  float scale, softcap;
+};
+
+struct AttnSplitPush {
+  uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+  uint32_t n_splits;
+};
+struct AttnCombinePush {
+  uint32_t head_dim, n_splits;
+};
+
+// Register block of the matmul shader (TM x TN outputs per invocation; fixed in matmul_main.glsl).
+constexpr uint32_t kMatmulTm = 4, kMatmulTn = 4;
+
+}  // namespace
+
+const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
+                                                    uint32_t push_bytes, const std::vector<uint32_t>& spec) {
+  std::string key = shader;
+  for (uint32_t v : spec) key += str_cat("/", v);
+  auto& slot = pipelines_[key];
+  if (!slot) slot = std::make_unique<ComputePipeline>(ctx_, shader, n_buffers, push_bytes, spec);
+  return *slot;
+}
+
+void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                           uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens) {
+  const char* shader = matmul_shader(dtype);
+  if (shader == nullptr) fail("Vulkan matmul: unsupported weight type ", dtype_name(dtype));
+  if (n_tokens == 0) fail("Vulkan matmul: no tokens");
+  if (rows == 0 || cols == 0) fail("Vulkan matmul: empty shape");
+  const uint64_t row_bytes = dtype_row_bytes(dtype, cols);  // throws when cols is not a multiple of the block
+  if (cols % 32 != 0) fail("Vulkan matmul: cols ", cols, " is not a multiple of 32");
+  const uint64_t end = w_offset + row_bytes * rows;
+  if (end > w.size()) {
+    fail("Vulkan matmul: ", rows, "x", cols, " ", dtype_name(dtype), " at byte ", w_offset, " runs past the ",
+         w.size(), "-byte weight buffer");
+  }
+  if (end > 0xffffffffull) fail("Vulkan matmul: weight range ends past 4 GiB (byte ", end, ")");
+  if (w_offset % 4 != 0) fail("Vulkan matmul: weight offset ", w_offset, " is not a multiple of 4");
+  if (uint64_t(n_tokens) * std::max(rows, cols) > 0xffffffffull) fail("Vulkan matmul: activations exceed 2^32 floats");
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matmul x");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matmul y");
+  if (&x == &y || &w == &y) fail("Vulkan matmul: y aliases an input");
+  // Tiles: 64 rows x 64 tokens (256 invocations) for real batches; 64 x 16 (64 invocations) for short ones, so a
+  // handful of tokens does not pay for 64.
+  const uint32_t bm = 64, bn = n_tokens >= 48 ? 64 : 16;
+  const uint32_t wg = (bm / kMatmulTm) * (bn / kMatmulTn);
+  const uint32_t groups_x = (rows + bm - 1) / bm, groups_y = (n_tokens + bn - 1) / bn;
+  const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
+  rec.dispatch(spec_pipeline(shader, 3, sizeof(MatmulPush), {wg, bm, bn}), {w, x, y}, push, groups_x, groups_y, 1,
+               shader);
+}
+
+void VulkanKernels::attention_prefill(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                      const GpuBuffer& v_cache, const GpuBuffer& out, uint32_t n_q, uint32_t n_heads,
+                                      uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos, uint32_t window,
+                                      float scale, float softcap) {
+  if (n_q == 0 || n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || n_heads % n_kv_heads != 0 || head_dim > 256) {
+    fail("Vulkan prefill attention: bad shape (", n_q, " queries, ", n_heads, " heads, ", n_kv_heads,
+         " kv heads, head_dim ", head_dim, ")");
+  }
+  if (!(softcap >= 0)) fail("Vulkan prefill attention: negative softcap");
+  if (uint64_t(pos) + n_q > 0xffffffffull / (uint64_t(n_kv_heads) * head_dim)) {
+    fail("Vulkan prefill attention: cache index exceeds 32 bits");
+  }
+  need_floats(q, uint64_t(n_q) * n_heads * head_dim, "Vulkan prefill attention q");
+  need_floats(out, uint64_t(n_q) * n_heads * head_dim, "Vulkan prefill attention out");
+  const uint64_t kv_floats = (uint64_t(pos) + n_q) * n_kv_heads * head_dim;
+  need_floats(k_cache, kv_floats, "Vulkan prefill attention k cache");
+  need_floats(v_cache, kv_floats, "Vulkan prefill attention v cache");
+  if (&out == &q || &out == &k_cache || &out == &v_cache) fail("Vulkan prefill attention: out aliases an input");
+  // Query block: as many queries as 16 output registers per invocation allow (<= 32); key tile 32, halved until
+  // the tiles fit the device's shared memory.
+  constexpr uint32_t kWg = 128, kOutMax = 16;
+  uint32_t bq = 32;
+  while (bq > 1 && bq * head_dim > kWg * kOutMax) bq /= 2;
+  uint32_t bkv = 32;
+  const uint64_t shared_limit = ctx_.properties().limits.maxComputeSharedMemorySize;
+  auto shared_bytes = [&](uint32_t kv) {
+    return 4ull * (uint64_t(bq) * head_dim + uint64_t(kv) * (head_dim + 1) + uint64_t(bq) * kv + 2ull * bq);
+  };
+  while (bkv > 4 && shared_bytes(bkv) > shared_limit) bkv /= 2;
+  if (shared_bytes(bkv) > shared_limit) fail("Vulkan prefill attention: head_dim ", head_dim, " needs more shared memory");
+  const AttnPrefillPush push{n_q, n_heads, n_kv_heads, pos, window, scale, softcap};
+  rec.dispatch(spec_pipeline("attn_prefill", 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
+               {q, k_cache, v_cache, out}, push, (n_q + bq - 1) / bq, n_heads, 1, "attn_prefill");
+}
+
+void VulkanKernels::attention_decode_split(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
+                                           const GpuBuffer& v_cache, const GpuBuffer& partials, const GpuBuffer& out,
+                                           uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim,
+                                           uint32_t kv_start, uint32_t kv_len, float scale, float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || head_dim == 0 || head_dim > 256 || kv_len == 0 ||
+      n_heads % n_kv_heads != 0) {
+    fail("Vulkan split-K attention: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ", head_dim,
+         ", kv_len ", kv_len, ")");
+  }
+  if (!(softcap >= 0)) fail("Vulkan split-K attention: negative softcap");
+  const uint64_t kv_floats = (uint64_t(kv_start) + kv_len) * n_kv_heads * head_dim;
+  if (kv_floats > 0xffffffffull) fail("Vulkan split-K attention: cache index exceeds 32 bits");
+  need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan split-K attention q");
+  need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan split-K attention out");
+  need_floats(k_cache, kv_floats, "Vulkan split-K attention k cache");
+  need_floats(v_cache, kv_floats, "Vulkan split-K attention v cache");
+  need_floats(partials, attention_decode_partials(n_heads, head_dim, kv_len), "Vulkan split-K attention partials");
+  if (&out == &q || &out == &partials) fail("Vulkan split-K attention: out aliases an input");
+  const uint32_t n_splits = attention_decode_splits(kv_len);
+  constexpr uint32_t kWg = 128;
+  const AttnSplitPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap, n_splits};
+  rec.dispatch(spec_pipeline("attn_split", 4, sizeof(AttnSplitPush), {kWg, kDecodeChunk}),
+               {q, k_cache, v_cache, partials}, push, n_splits, n_heads, 1, "attn_split");
+  const AttnCombinePush cpush{head_dim, n_splits};
+  rec.dispatch(pipeline("attn_split_combine", 2, sizeof(AttnCombinePush), kWg), {partials, out}, cpush, n_heads, 1,
+               1, "attn_split_combine");
+}
+
+}  // namespace unicorn::hal
+#endif

@@ -1,0 +1,232 @@
+// Op-level checks of the Vulkan prefill kernels (tiled mat-mul, ...) against the CPU reference: random non-zero
+// inputs, sizes that are not multiples of the tiles, every weight type, validation layers on, zero validation errors.
+// Skips when no Vulkan device is present.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tests/test_util.h"
+
+#ifdef UNICORN_HAVE_VULKAN
+#include "base/dtype.h"
+#include "hal/vk_context.h"
+#include "hal/vk_kernels.h"
+#include "kernels/matmul.h"
+#include "quant/quant.h"
+#include "tests/hal/vk_test_util.h"
+
+using namespace unicorn;
+using namespace unicorn::hal;
+using namespace unicorn::test;
+
+namespace {
+
+constexpr DType kAllWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
+                                     DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+// matmul of a rows x cols matrix of type t (at byte 12 of its buffer) by n_tokens random rows, against
+// kernels::matmul_reference. Tolerance per output: 1e-5 * sum_c |w_rc x_tc| + 1e-6. The GPU accumulates cols
+// products in fp32 (relative rounding ~ cols * 2^-24 * sum |w x| in the worst case, ~6e-8 * sqrt(cols) typically;
+// cols <= 544 here gives < 3.3e-5 worst case, 1.4e-6 typical) against a reference accumulating in double; the
+// dequantized weights are exact in both (same blocks). A wrong element, block or token is off by O(|w x|), far
+// beyond the bound.
+void check_matmul(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
+                  uint32_t seed) {
+  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
+  const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, seed), rows, cols);
+  const uint64_t offset = 12;
+  std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);
+  std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
+  GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
+  w.upload(wbuf.data(), wbuf.size());
+  const std::vector<float> x = random_floats(size_t(n_tokens) * cols, seed + 1);
+  GpuBuffer xb = upload(ctx, x);
+  // y starts as NaN so an output the shader never writes fails the check.
+  const std::vector<float> nan_fill(size_t(n_tokens) * rows, std::numeric_limits<float>::quiet_NaN());
+  GpuBuffer yb = upload(ctx, nan_fill);
+  CommandRecorder rec(ctx);
+  vk.matmul(rec, t, w, offset, rows, cols, xb, yb, n_tokens);
+  rec.submit_and_wait();
+  const std::vector<float> got = download(yb, size_t(n_tokens) * rows);
+
+  std::vector<float> want(got.size());
+  kernels::matmul_reference(kernels::WeightMatrix{t, wq.data(), rows, cols}, x.data(), n_tokens, want.data(), nullptr);
+  std::vector<float> wd(size_t(rows) * cols);
+  quant::dequantize_row(t, wq.data(), wd.data(), int64_t(rows) * cols);
+  for (uint32_t tk = 0; tk < n_tokens; ++tk) {
+    for (uint32_t r = 0; r < rows; ++r) {
+      double mag = 0;
+      for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
+      const size_t i = size_t(tk) * rows + r;
+      const double tol = 1e-5 * mag + 1e-6;
+      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
+        FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
+      }
+    }
+  }
+}
+
+// Double-precision causal attention: q/out [n_q][n_heads][hd], caches [position][n_kv][hd].
+std::vector<float> attention_reference(const std::vector<float>& q, const std::vector<float>& k,
+                                       const std::vector<float>& v, uint32_t n_q, uint32_t n_heads, uint32_t n_kv,
+                                       uint32_t hd, uint32_t pos, uint32_t window, float scale, float softcap) {
+  std::vector<float> out(q.size());
+  const uint32_t group = n_heads / n_kv;
+  for (uint32_t t = 0; t < n_q; ++t) {
+    const uint32_t p = pos + t;
+    const uint32_t lo = window > 0 && p + 1 > window ? p + 1 - window : 0;
+    for (uint32_t h = 0; h < n_heads; ++h) {
+      const uint32_t kvh = h / group;
+      const float* qh = q.data() + (size_t(t) * n_heads + h) * hd;
+      std::vector<double> w(p + 1 - lo);
+      double m = -1e300, sum = 0;
+      for (uint32_t j = lo; j <= p; ++j) {
+        const float* kr = k.data() + (size_t(j) * n_kv + kvh) * hd;
+        double s = 0;
+        for (uint32_t d = 0; d < hd; ++d) s += double(qh[d]) * kr[d];
+        s *= scale;
+        if (softcap > 0) s = softcap * std::tanh(s / softcap);
+        w[j - lo] = s;
+        m = std::max(m, s);
+      }
+      for (double& x : w) sum += (x = std::exp(x - m));
+      for (uint32_t d = 0; d < hd; ++d) {
+        double acc = 0;
+        for (uint32_t j = lo; j <= p; ++j) acc += w[j - lo] * v[(size_t(j) * n_kv + kvh) * hd + d];
+        out[(size_t(t) * n_heads + h) * hd + d] = float(acc / sum);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("vulkan prefill attention matches a double-precision reference (causal, GQA, window, softcap)",
+          "[vulkan][prefill]") {
+  NEED_VULKAN();
+  struct Case {
+    uint32_t n_q, n_heads, n_kv_heads, head_dim, pos, window;
+    float softcap;
+  };
+  // Query counts off the 32/16/8-query blocks, key ranges off the key tiles; head_dim 256 takes the small tiles.
+  for (const Case& c : {Case{37, 4, 2, 64, 0, 0, 0.0f}, Case{33, 6, 2, 80, 19, 0, 0.0f},
+                        Case{45, 2, 1, 48, 7, 13, 0.0f}, Case{7, 3, 3, 256, 40, 0, 30.0f},
+                        Case{1, 2, 2, 32, 5, 0, 0.0f}, Case{20, 8, 2, 128, 50, 24, 20.0f}}) {
+    INFO("n_q " << c.n_q << " heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " pos "
+                << c.pos << " window " << c.window << " softcap " << c.softcap);
+    const uint32_t positions = c.pos + c.n_q;
+    const size_t kv_floats = size_t(positions) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_q) * c.n_heads * c.head_dim, 301, 2.0f);
+    const std::vector<float> k = random_floats(kv_floats, 302, 2.0f), v = random_floats(kv_floats, 303);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer out = upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN()));
+    CommandRecorder rec(ctx);
+    vk.attention_prefill(rec, qb, kb, vb, out, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, c.window, scale,
+                         c.softcap);
+    rec.submit_and_wait();
+    // fp32 scores (head_dim <= 256 products of |q k| <= 4, rounding ~1e-6 relative) and fp32 online softmax over
+    // <= 90 keys: outputs are convex combinations of |v| <= 1, so absolute error ~1e-6; 1e-4 relative + 2e-5
+    // absolute leaves a margin while a wrong mask, window edge or head mapping moves outputs by ~1e-2 or more.
+    check_close(download(out, q.size()),
+                attention_reference(q, k, v, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, c.window, scale,
+                                    c.softcap),
+                1e-4f, 2e-5f);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan split-K decode attention matches attention_decode's double-precision reference",
+          "[vulkan][prefill]") {
+  NEED_VULKAN();
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, positions, kv_start, kv_len;
+    float softcap;
+  };
+  // kv_len below, at and across chunk (128) boundaries, a window start inside the cache, head_dim 256.
+  for (const Case& c : {Case{4, 2, 64, 37, 0, 37, 0.0f}, Case{6, 2, 80, 600, 45, 511, 0.0f},
+                        Case{3, 3, 48, 300, 44, 256, 5.0f}, Case{2, 1, 32, 1, 0, 1, 0.0f},
+                        Case{2, 2, 256, 140, 1, 129, 0.0f}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
+                  << c.kv_len << ") softcap " << c.softcap);
+    const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_heads) * c.head_dim, 311, 2.0f);
+    const std::vector<float> k = random_floats(kv_floats, 312, 2.0f), v = random_floats(kv_floats, 313);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer part(ctx, VulkanKernels::attention_decode_partials(c.n_heads, c.head_dim, c.kv_len) * sizeof(float),
+                   BufferPlace::DeviceLocal);
+    GpuBuffer out = upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN()));
+    CommandRecorder rec(ctx);
+    vk.attention_decode_split(rec, qb, kb, vb, part, out, c.n_heads, c.n_kv_heads, c.head_dim, c.kv_start, c.kv_len,
+                              scale, c.softcap);
+    CHECK(rec.pending() == 2);
+    rec.submit_and_wait();
+    // The decode query is the prefill reference's single query at position kv_start + kv_len - 1 with window kv_len.
+    const uint32_t p = c.kv_start + c.kv_len - 1;
+    const std::vector<float> want =
+        attention_reference(q, k, v, 1, c.n_heads, c.n_kv_heads, c.head_dim, p, c.kv_len, scale, c.softcap);
+    // Same bound as the prefill attention (fp32 scores, fp32 merge of <= 5 chunks of exp-weighted sums).
+    check_close(download(out, q.size()), want, 1e-4f, 2e-5f);
+  }
+  GpuBuffer a(ctx, 1 << 16, BufferPlace::DeviceLocal), b(ctx, 1 << 16, BufferPlace::DeviceLocal);
+  GpuBuffer tiny(ctx, 64, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, tiny, b, 2, 2, 64, 0, 100, 1.0f, 0.0f), Error);  // scratch
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 2, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // aliasing
+  CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 3, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // GQA ratio
+  CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan prefill attention rejects bad shapes", "[vulkan][prefill]") {
+  NEED_VULKAN();
+  GpuBuffer a(ctx, 64 * 1024, BufferPlace::DeviceLocal), b(ctx, 64 * 1024, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.attention_prefill(rec, a, a, a, b, 4, 3, 2, 64, 0, 0, 1.0f, 0.0f), Error);     // GQA ratio
+  CHECK_THROWS_AS(vk.attention_prefill(rec, a, a, a, b, 1, 1, 1, 512, 0, 0, 1.0f, 0.0f), Error);    // head_dim
+  CHECK_THROWS_AS(vk.attention_prefill(rec, a, a, a, b, 8, 2, 2, 64, 1000, 0, 1.0f, 0.0f), Error);  // cache size
+  CHECK_THROWS_AS(vk.attention_prefill(rec, a, a, a, a, 8, 2, 2, 64, 0, 0, 1.0f, 0.0f), Error);     // aliasing
+  CHECK_THROWS_AS(vk.attention_prefill(rec, a, a, a, b, 8, 2, 2, 64, 0, 0, 1.0f, -1.0f), Error);    // softcap
+  CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan matmul matches the CPU reference for every weight type and odd sizes", "[vulkan][prefill]") {
+  NEED_VULKAN();
+  for (DType t : kAllWeightTypes) {
+    const bool k_quant = dtype_traits(t).block_elems == 256;
+    // rows not multiples of the 64-row tile; tokens 1, 7 (16-token tiles), 33 (three 16-tiles), 130 (three 64-tiles).
+    check_matmul(ctx, vk, t, 67, k_quant ? 512 : 544, 33, 201);
+    check_matmul(ctx, vk, t, 5, k_quant ? 256 : 96, 1, 202);
+    check_matmul(ctx, vk, t, 37, k_quant ? 256 : 160, 7, 203);
+    check_matmul(ctx, vk, t, 130, k_quant ? 256 : 64, 130, 204);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan matmul rejects bad shapes and aliasing", "[vulkan][prefill]") {
+  NEED_VULKAN();
+  GpuBuffer w(ctx, 4096, BufferPlace::DeviceLocal);
+  GpuBuffer x(ctx, 4096, BufferPlace::DeviceLocal), y(ctx, 4096, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  CHECK_THROWS_AS(vk.matmul(rec, DType::Q4_K, w, 0, 1, 100, x, y, 8), Error);   // not a block multiple
+  CHECK_THROWS_AS(vk.matmul(rec, DType::F32, w, 0, 5, 256, x, y, 1), Error);    // runs past the weights
+  CHECK_THROWS_AS(vk.matmul(rec, DType::F32, w, 0, 2, 32, x, y, 64), Error);    // x too small for 64 tokens
+  CHECK_THROWS_AS(vk.matmul(rec, DType::F32, w, 2, 2, 32, x, y, 8), Error);     // misaligned offset
+  CHECK_THROWS_AS(vk.matmul(rec, DType::F32, w, 0, 2, 32, x, x, 8), Error);     // y aliases x
+  CHECK_THROWS_AS(vk.matmul(rec, DType::I32, w, 0, 1, 32, x, y, 8), Error);     // unsupported type
+  CHECK_THROWS_AS(vk.matmul(rec, DType::F32, w, 0, 2, 32, x, y, 0), Error);     // no tokens
+  CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+#else
+
+TEST_CASE("vulkan prefill ops", "[vulkan]") { UNICORN_SKIP("built without Vulkan (UNICORN_HAVE_VULKAN undefined)"); }
+
+#endif

@@ -1,0 +1,103 @@
+#pragma once
+// Shared by the Vulkan op tests (test_vk_ops.cpp, test_vk_prefill.cpp, ...): one validated context per test binary,
+// the skip-when-no-device guard, random non-zero inputs, buffer round trips, tolerance checks, weight quantization.
+#ifdef UNICORN_HAVE_VULKAN
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "hal/vk_context.h"
+#include "hal/vk_kernels.h"
+#include "quant/quant.h"
+#include "tests/test_util.h"
+
+namespace unicorn::test {
+
+struct VkFixture {
+  std::unique_ptr<hal::VulkanContext> ctx;
+  std::unique_ptr<hal::VulkanKernels> kernels;
+  std::string why_not;
+};
+
+// One context for the whole binary (inline: one instance across translation units): creating it under validation
+// takes seconds on lavapipe.
+inline VkFixture& vk_fixture() {
+  static VkFixture f = [] {
+    VkFixture v;
+    setenv("UNICORN_VK_VALIDATE", "1", 1);
+    try {
+      v.ctx = hal::VulkanContext::create("auto");
+      v.kernels = std::make_unique<hal::VulkanKernels>(*v.ctx);
+    } catch (const Error& e) {
+      v.why_not = e.what();
+    }
+    return v;
+  }();
+  return f;
+}
+
+// Uniform in [-scale, scale] with |v| >= scale / 100: never zero.
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    float r = u(rng);
+    if (std::fabs(r) < 0.01f) r = r < 0 ? -0.01f - r : 0.01f + r;
+    x = r * scale;
+  }
+  return v;
+}
+
+inline hal::GpuBuffer upload(hal::VulkanContext& ctx, const std::vector<float>& v) {
+  hal::GpuBuffer b(ctx, v.size() * sizeof(float), hal::BufferPlace::DeviceLocal);
+  b.upload(v.data(), v.size() * sizeof(float));
+  return b;
+}
+
+inline std::vector<float> download(const hal::GpuBuffer& b, size_t n) {
+  std::vector<float> v(n);
+  b.download(v.data(), n * sizeof(float));
+  return v;
+}
+
+// |got - want| <= atol + rtol * |want| for every element; reports the first failure.
+inline void check_close(const std::vector<float>& got, const std::vector<float>& want, float rtol, float atol) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
+    }
+  }
+}
+
+inline std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w, uint32_t rows, uint32_t cols) {
+  const uint64_t row_bytes = dtype_row_bytes(t, cols);
+  std::vector<uint8_t> out(row_bytes * rows);
+  for (uint32_t r = 0; r < rows; ++r) {
+    quant::quantize_row(t, w.data() + size_t(r) * cols, out.data() + r * row_bytes, cols);
+  }
+  return out;
+}
+
+}  // namespace unicorn::test
+
+// Binds fx, ctx, vk and errors_before in the test, or skips it when there is no usable Vulkan device.
+#define NEED_VULKAN()                                                           \
+  ::unicorn::test::VkFixture& fx = ::unicorn::test::vk_fixture();               \
+  if (!fx.ctx) UNICORN_SKIP("no usable Vulkan device: " << fx.why_not);         \
+  ::unicorn::hal::VulkanContext& ctx = *fx.ctx;                                 \
+  ::unicorn::hal::VulkanKernels& vk = *fx.kernels;                              \
+  const uint64_t errors_before = ctx.validation_errors();                      \
+  (void)vk
+
+#define CHECK_NO_VALIDATION_ERRORS() CHECK(ctx.validation_errors() == errors_before)
+
+#endif
