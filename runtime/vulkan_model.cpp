@@ -193,8 +193,11 @@ class VulkanModel final : public Model {
     kernels_->rmsnorm(*rec_, x, &w, out, n, rows, eps_, cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight);
   }
   void matvec(const GpuMatrix& m, const GpuBuffer& x, const GpuBuffer& y, int n) {
-    if (m.any_width) kernels_->matvec_f32_any(*rec_, m.buf, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
-    else kernels_->matvec(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, static_cast<uint32_t>(n));
+    const uint32_t N = static_cast<uint32_t>(n);
+    if (m.any_width) kernels_->matvec_f32_any(*rec_, m.buf, m.rows, m.cols, x, y, N);
+    // A batch reads each weight tile once for many tokens (tiled matmul) instead of once per token.
+    else if (N >= VulkanKernels::kMatmulMinTokens) kernels_->matmul(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, N);
+    else kernels_->matvec(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x, y, N);
   }
   void scale(const GpuBuffer& x, uint64_t n, double factor) {
     kernels_->unary(*rec_, x, x, static_cast<uint32_t>(n), hal::UnaryOp::Scale, static_cast<float>(factor));
@@ -421,7 +424,12 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
       gatep_ = floats(N * P_);
     }
   }
-  const uint64_t scores = uint64_t(n) * cfg_.n_heads * (uint64_t(pos) + n);
+  // Scratch of the attention kernels: per-query score rows (attention_rows, head_dim > 256) or split-K partials.
+  const uint64_t scores =
+      std::max<uint64_t>(uint64_t(n) * cfg_.n_heads * (uint64_t(pos) + n),
+                         VulkanKernels::attention_decode_partials(static_cast<uint32_t>(cfg_.n_heads),
+                                                                  static_cast<uint32_t>(cfg_.head_dim),
+                                                                  static_cast<uint32_t>(pos + n)));
   if (scores > scores_cap_) {
     scores_cap_ = std::max(scores, scores_cap_ * 2);
     scores_ = floats(scores_cap_);
@@ -649,11 +657,22 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
   const float cap = static_cast<float>(cfg_.attn_softcap);
   const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
+  // The tiled kernels hold a head in registers/shared memory up to 256 wide; wider heads take the plain ones.
+  const bool tiled = hd <= 256;
   if (n == 1) {
     const uint32_t p = static_cast<uint32_t>(pos);
     const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0;
-    kernels_->attention_decode(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, p - start + 1,
-                               scale, cap);
+    const uint32_t len = p - start + 1;
+    // Split-K once one workgroup per head would leave most of the GPU idle on a long context.
+    if (tiled && len > 2 * VulkanKernels::kDecodeChunk)
+      kernels_->attention_decode_split(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len,
+                                       scale, cap);
+    else
+      kernels_->attention_decode(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len, scale,
+                                 cap);
+  } else if (tiled) {
+    kernels_->attention_prefill(*rec_, q_, src.k_cache, src.v_cache, att_, N, nh, nkv, hd, static_cast<uint32_t>(pos),
+                                window, scale, cap);
   } else {
     kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
                              static_cast<uint32_t>(pos), N, window, scale, cap);
