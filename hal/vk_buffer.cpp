@@ -1,12 +1,17 @@
 #include "hal/vk_buffer.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <atomic>
 #include <cstring>
 #include <utility>
 
 #include "base/error.h"
 
 namespace unicorn::hal {
+
+namespace {
+std::atomic<uint64_t> next_buffer_id{1};
+}  // namespace
 
 GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place, bool allow_mapping)
     : ctx_(&ctx), size_(bytes), place_(place) {
@@ -53,6 +58,7 @@ GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place
     fail("allocating a ", bytes, "-byte GPU buffer failed: ", vk_result_name(r));
   }
   vk_check(f.vkBindBufferMemory(ctx.device(), buffer_, memory_, 0), "vkBindBufferMemory");
+  id_ = next_buffer_id.fetch_add(1);
   const VkMemoryPropertyFlags flags = ctx.memory_properties().memoryTypes[type].propertyFlags;
   if ((flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (allow_mapping || place == BufferPlace::HostVisible)) {
     coherent_ = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
@@ -86,6 +92,7 @@ GpuBuffer& GpuBuffer::operator=(GpuBuffer&& o) noexcept {
     place_ = o.place_;
     coherent_ = o.coherent_;
     mapped_ = std::exchange(o.mapped_, nullptr);
+    id_ = std::exchange(o.id_, 0);
   }
   return *this;
 }

@@ -33,6 +33,8 @@ class GpuBuffer {
   BufferPlace place() const { return place_; }
   // Host pointer when the memory is mappable (HostVisible, or DeviceLocal on UMA); else nullptr.
   void* mapped() const { return mapped_; }
+  // Unique per allocation for the process's life (never reused, unlike handle values): cache keys use it.
+  uint64_t id() const { return id_; }
 
   // Copies bytes from host into [offset, offset + bytes). Throws Error when out of range.
   void upload(const void* src, uint64_t bytes, uint64_t offset = 0);
@@ -48,6 +50,7 @@ class GpuBuffer {
   BufferPlace place_ = BufferPlace::DeviceLocal;
   bool coherent_ = true;
   void* mapped_ = nullptr;
+  uint64_t id_ = 0;
 };
 
 }  // namespace unicorn::hal

@@ -7,6 +7,7 @@ namespace unicorn::hal {
 
 namespace {
 constexpr uint32_t kSetsPerPool = 256;
+constexpr size_t kMaxCachedSets = 8192;
 constexpr uint32_t kMaxTimedDispatches = 4096;  // a Gemma 3n prefill records ~1,400
 }  // namespace
 
@@ -95,21 +96,32 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
   }
   if (!recording_) begin();
   const VulkanFns& f = ctx_.fn();
-  const VkDescriptorSet set = allocate_set(pipeline.set_layout());
-  std::vector<VkDescriptorBufferInfo> infos;
-  infos.reserve(buffers.size());
-  for (const BufferRange& b : buffers) infos.push_back({b.buffer->handle(), b.offset, b.bytes});
-  std::vector<VkWriteDescriptorSet> writes(infos.size());
-  for (size_t i = 0; i < infos.size(); ++i) {
-    writes[i] = VkWriteDescriptorSet{};
-    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    writes[i].dstSet = set;
-    writes[i].dstBinding = static_cast<uint32_t>(i);
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
+  std::vector<uint64_t> key;
+  key.reserve(1 + 3 * buffers.size());
+  key.push_back(reinterpret_cast<uint64_t>(pipeline.set_layout()));
+  for (const BufferRange& b : buffers) {
+    key.push_back(b.buffer->id());
+    key.push_back(b.offset);
+    key.push_back(b.bytes);
   }
-  f.vkUpdateDescriptorSets(ctx_.device(), static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+  VkDescriptorSet& set = set_cache_[key];
+  if (set == VK_NULL_HANDLE) {
+    set = allocate_set(pipeline.set_layout());
+    std::vector<VkDescriptorBufferInfo> infos;
+    infos.reserve(buffers.size());
+    for (const BufferRange& b : buffers) infos.push_back({b.buffer->handle(), b.offset, b.bytes});
+    std::vector<VkWriteDescriptorSet> writes(infos.size());
+    for (size_t i = 0; i < infos.size(); ++i) {
+      writes[i] = VkWriteDescriptorSet{};
+      writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+      writes[i].dstSet = set;
+      writes[i].dstBinding = static_cast<uint32_t>(i);
+      writes[i].descriptorCount = 1;
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &infos[i];
+    }
+    f.vkUpdateDescriptorSets(ctx_.device(), static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
+  }
 
   const bool timed = queries_ != VK_NULL_HANDLE && 2 * (labels_.size() + 1) <= max_queries_;
   if (timed) {
@@ -125,11 +137,22 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
     labels_.push_back(label.empty() ? pipeline.name() : label);
   }
   // Later dispatches may read what this one wrote (and overwrite what it read).
+  if (concurrent_) barrier_pending_ = true;
+  else barrier();
+  ++n_dispatches_;
+}
+
+void CommandRecorder::barrier() {
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-  f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
-                         nullptr, 0, nullptr);
-  ++n_dispatches_;
+  ctx_.fn().vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                                 &mb, 0, nullptr, 0, nullptr);
+  barrier_pending_ = false;
+}
+
+void CommandRecorder::end_concurrent() {
+  concurrent_ = false;
+  if (barrier_pending_ && recording_) barrier();
 }
 
 void CommandRecorder::copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
@@ -155,6 +178,14 @@ void CommandRecorder::copy_rows(const GpuBuffer& src, uint64_t src_offset, uint6
   f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
 }
 
+void CommandRecorder::trim_set_cache() {
+  // Sets of buffers that were since freed are never looked up again; past this many, start over.
+  if (set_cache_.size() < kMaxCachedSets) return;
+  set_cache_.clear();
+  for (VkDescriptorPool p : pools_) ctx_.fn().vkResetDescriptorPool(ctx_.device(), p, 0);
+  pool_in_use_ = 0;
+}
+
 void CommandRecorder::discard() {
   if (!recording_) return;
   const VulkanFns& f = ctx_.fn();
@@ -162,8 +193,8 @@ void CommandRecorder::discard() {
   f.vkEndCommandBuffer(cb_);  // its result does not matter: the buffer is reset unsubmitted
   labels_.clear();
   n_dispatches_ = 0;
-  for (VkDescriptorPool p : pools_) f.vkResetDescriptorPool(ctx_.device(), p, 0);
-  pool_in_use_ = 0;
+  concurrent_ = barrier_pending_ = false;
+  trim_set_cache();
   vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
 }
 
@@ -194,8 +225,8 @@ void CommandRecorder::submit_and_wait() {
   }
   labels_.clear();
   n_dispatches_ = 0;
-  for (VkDescriptorPool p : pools_) f.vkResetDescriptorPool(ctx_.device(), p, 0);
-  pool_in_use_ = 0;
+  concurrent_ = barrier_pending_ = false;
+  trim_set_cache();
   vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
 }
 

@@ -3,6 +3,7 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,13 @@ struct DispatchTime {
   double ms = 0;
 };
 
-// CommandRecorder: owns a command buffer, descriptor pools and (optionally) a timestamp query pool; not copyable,
-// not thread-safe, must not outlive its context, pipelines or the buffers it records. Usage: dispatch()... then
-// submit_and_wait(), which also resets it for the next batch. Each dispatch is followed by a compute->compute
-// memory barrier (so a batch is a sequence of dependent ops); the batch ends with a barrier to host reads.
+// CommandRecorder: owns a command buffer, descriptor pools, the descriptor sets it made (cached by pipeline layout
+// and buffer ranges, so a model recording the same ops every token allocates and writes none after the first) and
+// (optionally) a timestamp query pool; not copyable, not thread-safe, must not outlive its context or pipelines, and
+// the buffers it records must live until the submission ends. Usage: dispatch()... then submit_and_wait(), which
+// also resets it for the next batch. Each dispatch is followed by a compute->compute memory barrier (a batch is a
+// sequence of dependent ops) except inside begin_concurrent()/end_concurrent(); the batch ends with a barrier to
+// host reads.
 class CommandRecorder {
  public:
   // timestamps: record per-dispatch GPU times when the queue supports it (timings() then has one entry each).
@@ -59,6 +63,11 @@ class CommandRecorder {
   void copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
                  uint64_t dst_offset, uint64_t dst_stride, uint64_t bytes, uint32_t count);
 
+  // Dispatches recorded between these two are independent of each other (none reads what another writes): they
+  // get no barriers among them, so the GPU may overlap them; end_concurrent() records the one barrier after them.
+  void begin_concurrent() { concurrent_ = true; }
+  void end_concurrent();
+
   // Dispatches recorded since the last submission.
   uint32_t pending() const { return n_dispatches_; }
   // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
@@ -74,8 +83,13 @@ class CommandRecorder {
 
   const VulkanContext& ctx_;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
+  void barrier();
+  void trim_set_cache();
   std::vector<VkDescriptorPool> pools_;
   size_t pool_in_use_ = 0;
+  std::map<std::vector<uint64_t>, VkDescriptorSet> set_cache_;  // key: set layout, then (buffer id, offset, bytes)
+  bool concurrent_ = false;
+  bool barrier_pending_ = false;  // a concurrent group's dispatches still need their closing barrier
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t max_queries_ = 0;
   bool recording_ = false;

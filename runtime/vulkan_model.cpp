@@ -640,12 +640,16 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   const GpuBuffer& rope = sliding ? rope_local_ : rope_global_;
   const bool owns_kv = cfg_.kv_source[l] == l;
   const RmsWeight head_norm = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+  rec_->begin_concurrent();  // q, k and v read the same input and write different buffers
   matvec(G.wq, in, q_, n);
-  if (G.q_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
-  kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
   if (owns_kv) {
     matvec(G.wk, in, k_, n);
     matvec(G.wv, in, v_, n);
+  }
+  rec_->end_concurrent();
+  if (G.q_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
+  kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
+  if (owns_kv) {
     if (G.k_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, k_, &G.k_norm, k_, hd, N * nkv, eps_, head_norm);
     kernels_->rope(*rec_, k_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N);
     if (cfg_.arch == ModelArch::Gemma3n) kernels_->rmsnorm(*rec_, v_, nullptr, v_, hd, N * nkv, eps_, RmsWeight::None);
@@ -683,8 +687,10 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
 void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
+  rec_->begin_concurrent();
   matvec(G.w_gate, in, gate_, n);
   matvec(G.w_up, in, up_, n);
+  rec_->end_concurrent();
   const float mult = cfg_.sparsity_multiplier[l];
   if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
   kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F,
