@@ -46,12 +46,16 @@ bench_llamacpp() {  # bench_llamacpp FILE TAG
 echo "== llama-3.2-1b Q4_K_M"
 synth llama llama-3.2-1b /tmp/l1b.gguf
 for round in 1 2; do bench_ours /tmp/l1b.gguf "l1b.r$round"; bench_llamacpp /tmp/l1b.gguf "l1b.r$round"; done
-timeout 120 "$U" bench -m /tmp/l1b.gguf -p 512 -n 32 -r 1 --device vulkan --profile >"$OUT/l1b.profile.txt" 2>&1
-head -20 "$OUT/l1b.profile.txt" | grep -A14 "GPU time by op"
+profile() {  # profile FILE TAG: decode-only and prefill-only op tables
+  timeout 100 "$U" bench -m "$1" -p 0 -n 64 -r 1 --device vulkan --profile >"$OUT/$2.profile-tg.txt" 2>&1
+  echo "-- $2 decode (tg64 + warm-up)"; grep -A16 "GPU time by op" "$OUT/$2.profile-tg.txt" | head -18
+  timeout 100 "$U" bench -m "$1" -p 512 -n 0 -r 1 --device vulkan --profile >"$OUT/$2.profile-pp.txt" 2>&1
+  echo "-- $2 prefill (pp512 + warm-up)"; grep -A10 "GPU time by op" "$OUT/$2.profile-pp.txt" | head -12
+}
+profile /tmp/l1b.gguf l1b
 
 echo "== gemma-3n-e2b Q4_K_M"
 synth gemma3n gemma-3n-e2b /tmp/g3n.gguf
 bench_ours /tmp/g3n.gguf g3n.r1; bench_llamacpp /tmp/g3n.gguf g3n.r1
-timeout 120 "$U" bench -m /tmp/g3n.gguf -p 512 -n 32 -r 1 --device vulkan --profile >"$OUT/g3n.profile.txt" 2>&1
-grep -A12 "GPU time by op" "$OUT/g3n.profile.txt" | head -14
+profile /tmp/g3n.gguf g3n
 date -u
