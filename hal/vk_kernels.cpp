@@ -126,6 +126,15 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
+  // Q4_K / Q6_K (the bulk of a Q4_K_M model): 32 invocations per row read each super-block's quant bytes once,
+  // contiguously (matvec_rowsg_main.glsl), 4 rows per workgroup.
+  if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
+    const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
+    constexpr uint32_t kRowsPerGroup = 4;
+    const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), 32 * kRowsPerGroup);
+    rec.dispatch(p, {w, x, y}, push, groups_for(rows, kRowsPerGroup), n_tokens, 1, shader);
+    return;
+  }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
   const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});
   rec.dispatch(p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, 1, shader);
