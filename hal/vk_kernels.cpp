@@ -126,13 +126,15 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
-  // Q4_K / Q6_K (the bulk of a Q4_K_M model): 32 invocations per row read each super-block's quant bytes once,
-  // contiguously (matvec_rowsg_main.glsl), 4 rows per workgroup.
-  if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
+  // Q4_K / Q6_K (the bulk of a Q4_K_M model): 32 invocations per super-block read its quant bytes once,
+  // contiguously, and 8 such slices per row keep 8 super-blocks in flight (matvec_rowsg_main.glsl).
+  // (One workgroup per row: a vocabulary-sized head past the device's group-count limit takes the general path.)
+  if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0 &&
+      rows <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
     const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
-    constexpr uint32_t kRowsPerGroup = 4;
-    const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), 32 * kRowsPerGroup);
-    rec.dispatch(p, {w, x, y}, push, groups_for(rows, kRowsPerGroup), n_tokens, 1, shader);
+    constexpr uint32_t kRowWorkgroup256 = 256;
+    const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
+    rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
     return;
   }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.

@@ -1,8 +1,9 @@
-// Decode mat-vec for K-quant rows (cols % 256 == 0): 32 invocations per output row, WG_SIZE / 32 rows per
-// workgroup, one token per workgroup row (y). Within a 256-element super-block each invocation takes 8 elements
-// chosen so that its weight bytes are one or two aligned words/halves and the 32 invocations together read the
-// block's quant bytes once, contiguously; x is read in the same pattern. Partial sums meet in shared memory (one
-// barrier), so any subgroup size works. The type's file defines, before including this one:
+// Decode mat-vec for K-quant rows (cols % 256 == 0): one workgroup per output row and token (y). The workgroup is
+// WG_SIZE / 32 slices of 32 invocations; slice i takes super-blocks i, i + WG_SIZE / 32, ... so the loads of
+// different super-blocks are in flight at once (a 2048-wide row is 8 super-blocks: one each). Within a 256-element
+// super-block each of the 32 invocations takes 8 elements chosen so that its weight bytes are one or two aligned
+// words/halves and the 32 together read the block's quant bytes once, contiguously; x is read in the same pattern.
+// The type's file defines, before including this one:
 //   float superblock_dot(uint block_byte, uint lane, uint x_base)   // lane in [0, 32)
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
@@ -13,24 +14,16 @@ layout(push_constant) uniform Params {
   uint w_offset;   // byte offset of the matrix in the weight buffer
 } p;
 
-shared float row_partial[WG_SIZE];
-
 void main() {
   const uint lane = gl_LocalInvocationID.x % 32u;
-  const uint local_row = gl_LocalInvocationID.x / 32u;
-  const uint row = gl_WorkGroupID.x * (WG_SIZE / 32u) + local_row;
+  const uint slice = gl_LocalInvocationID.x / 32u;
+  const uint row = gl_WorkGroupID.x;
   const uint token = gl_WorkGroupID.y;
+  const uint row_byte = p.w_offset + row * p.row_bytes;
+  const uint blocks = p.cols / 256u;
   float acc = 0.0;
-  if (row < p.rows) {
-    const uint row_byte = p.w_offset + row * p.row_bytes;
-    const uint blocks = p.cols / 256u;
-    for (uint b = 0; b < blocks; ++b) acc += superblock_dot(row_byte + b * BLOCK_BYTES, lane, token * p.cols + b * 256u);
-  }
-  row_partial[gl_LocalInvocationID.x] = acc;
-  barrier();
-  if (lane == 0u && row < p.rows) {
-    float total = 0.0;
-    for (uint i = 0; i < 32u; ++i) total += row_partial[gl_LocalInvocationID.x + i];
-    y[token * p.rows + row] = total;
-  }
+  for (uint b = slice; b < blocks; b += WG_SIZE / 32u)
+    acc += superblock_dot(row_byte + b * BLOCK_BYTES, lane, token * p.cols + b * 256u);
+  const float total = wg_sum(acc);  // every invocation takes part (barriers inside)
+  if (gl_LocalInvocationID.x == 0u) y[token * p.rows + row] = total;
 }
