@@ -29,6 +29,7 @@ struct ModelInfo {
   int bos_id = -1;
   std::vector<int> eos_ids; // end-of-generation ids from the config/metadata
   uint64_t weight_bytes = 0;
+  uint64_t kv_bytes = 0;    // KV cache memory (sliding-window layers keep only a ring of about two windows)
   std::string note;         // what was left out, e.g. the vision/audio towers of a multimodal checkpoint
 };
 
