@@ -100,7 +100,8 @@ std::vector<SynthTensor> plan_tensors(const SynthShape& s) {
   add("token_embd.weight", {s.vocab, H});
   if (g3n) {
     const int64_t LP = int64_t{s.layers} * s.per_layer_dim;
-    add("per_layer_token_embd.weight", {s.per_layer_vocab, LP});
+    // llama.cpp wants vocab rows here (its converter pads the per_layer_vocab rows of the checkpoint with zeros).
+    add("per_layer_token_embd.weight", {std::max<int64_t>(s.vocab, s.per_layer_vocab), LP});
     add("per_layer_model_proj.weight", {LP, H});
     add("per_layer_proj_norm.weight", {s.per_layer_dim});
     add("altup_proj.weight", {s.altup_inputs - 1, H, H});
