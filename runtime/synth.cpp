@@ -285,7 +285,9 @@ SynthResult synthesize_model(const SynthOptions& o, const SynthProgress& progres
     throw Error("--vocab must be between 300 and 1048576", {"", "", "vocab"});
   if (o.vocab > 0) {
     s.vocab = o.vocab;
-    s.per_layer_vocab = std::min(s.per_layer_vocab, s.vocab);
+    // Gemma 3n: keep the real checkpoint's ids past the per-layer table (262,400 - 262,144 multimodal ids).
+    const int extra = found->vocab - found->per_layer_vocab;
+    s.per_layer_vocab = s.per_layer_vocab > 0 ? std::max(1, s.vocab - std::max(0, extra)) : 0;
   }
   if (o.layers > 0) {
     s.layers = o.layers;
