@@ -53,6 +53,7 @@ struct MetaValue {
 class Metadata {
  public:
   void set(const std::string& key, MetaValue value) { kv_[key] = std::move(value); }
+  void erase(const std::string& key) { kv_.erase(key); }
   bool has(const std::string& key) const { return kv_.count(key) != 0; }
   const MetaValue* find(const std::string& key) const;
   const MetaValue& get(const std::string& key) const;

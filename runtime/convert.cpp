@@ -259,6 +259,59 @@ void add_gguf_tokenizer_from_hf(Metadata& out, const std::string& tokenizer_json
   }
 }
 
+void add_gguf_tokenizer_from_spm(Metadata& out, const SpmModel& spm, const std::string& tokenizer_config_json,
+                                 int vocab_size, const std::string& arch, const std::string& file,
+                                 std::vector<std::string>* notes) {
+  if (spm.model_type != SpmModel::kBpe && spm.model_type != SpmModel::kUnigram) {
+    throw Error(str_cat("SentencePiece model type ", spm.model_type, " (WORD/CHAR) cannot be converted to GGUF"),
+                {file, "", "trainer_spec.model_type"});
+  }
+  const json tc = tokenizer_config_json.empty() ? json::object() : parse_json(tokenizer_config_json, "tokenizer_config.json");
+  const int64_t n = std::max<int64_t>(vocab_size, static_cast<int64_t>(spm.pieces.size()));
+  if (vocab_size > 0 && static_cast<int64_t>(spm.pieces.size()) > vocab_size && notes != nullptr)
+    notes->push_back(str_cat("tokenizer.model has ", spm.pieces.size(), " pieces but the embedding has ", vocab_size, " rows"));
+  std::vector<MetaValue> tokens, scores, types;
+  tokens.reserve(static_cast<size_t>(n));
+  for (int64_t id = 0; id < n; ++id) {
+    if (id < static_cast<int64_t>(spm.pieces.size())) {
+      const SpmPiece& p = spm.pieces[static_cast<size_t>(id)];
+      tokens.push_back(MetaValue::str(p.piece));
+      scores.push_back(MetaValue::f32(p.score));
+      types.push_back(MetaValue::i32(p.type));
+    } else {
+      tokens.push_back(MetaValue::str(str_cat("[PAD", id, "]")));
+      scores.push_back(MetaValue::f32(0.0f));
+      types.push_back(MetaValue::i32(kUnused));
+    }
+  }
+  out.set("tokenizer.ggml.model", MetaValue::str("llama"));
+  out.set("tokenizer.ggml.pre", MetaValue::str("default"));
+  out.set("tokenizer.ggml.tokens", MetaValue::array(MetaType::STRING, std::move(tokens)));
+  out.set("tokenizer.ggml.scores", MetaValue::array(MetaType::F32, std::move(scores)));
+  out.set("tokenizer.ggml.token_type", MetaValue::array(MetaType::I32, std::move(types)));
+  const bool gemma = arch == "gemma3" || arch == "gemma3n";
+  out.set("tokenizer.ggml.add_space_prefix", MetaValue::boolean(spm.add_dummy_prefix && !gemma));
+  const std::pair<int32_t, const char*> ids[] = {{spm.bos_id, "tokenizer.ggml.bos_token_id"},
+                                                 {spm.eos_id, "tokenizer.ggml.eos_token_id"},
+                                                 {spm.unk_id, "tokenizer.ggml.unknown_token_id"},
+                                                 {spm.pad_id, "tokenizer.ggml.padding_token_id"}};
+  for (const auto& [id, key] : ids)
+    if (id >= 0 && id < n) out.set(key, MetaValue::u32(static_cast<uint32_t>(id)));
+  // tokenizer_config.json may name another eos (chat models: the end-of-turn token) by its text.
+  if (tc.contains("eos_token")) {
+    const std::string content = token_content(tc["eos_token"]);
+    for (size_t i = 0; i < spm.pieces.size() && !content.empty(); ++i)
+      if (spm.pieces[i].piece == content) {
+        out.set("tokenizer.ggml.eos_token_id", MetaValue::u32(static_cast<uint32_t>(i)));
+        break;
+      }
+  }
+  out.set("tokenizer.ggml.add_bos_token", MetaValue::boolean(tc.value("add_bos_token", true)));
+  out.set("tokenizer.ggml.add_eos_token", MetaValue::boolean(tc.value("add_eos_token", false)));
+  if (tc.contains("chat_template") && tc["chat_template"].is_string())
+    out.set("tokenizer.chat_template", MetaValue::str(tc["chat_template"].get<std::string>()));
+}
+
 OutputFormat output_format_for_path(const std::string& path) {
   if (ends_with(path, ".ucn")) return OutputFormat::Ucn;
   if (ends_with(path, ".gguf")) return OutputFormat::Gguf;
@@ -301,16 +354,10 @@ bool dtype_is_float_decodable(DType t) {
   return t == DType::F32 || t == DType::F16 || t == DType::BF16 || (dtype_traits(t).quantized && quant::is_supported(t));
 }
 
-void planned_tensor_f32(const PlannedTensor& t, std::vector<float>& out, ThreadPool* pool) {
-  const int64_t n = t.elements();
-  out.resize(static_cast<size_t>(n));
-  if (t.source == nullptr) {
-    if (static_cast<int64_t>(t.generated.size()) != n) throw Error("generated tensor has the wrong size", {"", t.name, ""});
-    std::copy(t.generated.begin(), t.generated.end(), out.begin());
-    return;
-  }
-  const TensorView& src = *t.source;
-  if (src.elements() != n) throw Error("source and output element counts differ", {"", t.name, ""});
+namespace {
+
+// Decodes all of SRC (F32/F16/BF16/quantized) into dst[0, src.elements()).
+void decode_source_f32(const TensorView& src, float* out, ThreadPool* pool) {
   if (!dtype_is_float_decodable(src.dtype)) {
     throw Error(str_cat("cannot convert a ", dtype_name(src.dtype), " tensor to float"), {"", src.name, ""});
   }
@@ -321,7 +368,7 @@ void planned_tensor_f32(const PlannedTensor& t, std::vector<float>& out, ThreadP
   auto decode = [&](int, size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
       const uint8_t* row = src.data + r * row_bytes;
-      float* dst = out.data() + r * static_cast<size_t>(cols);
+      float* dst = out + r * static_cast<size_t>(cols);
       switch (src.dtype) {
         case DType::F32: std::memcpy(dst, row, static_cast<size_t>(cols) * 4); break;
         case DType::F16:
@@ -344,6 +391,32 @@ void planned_tensor_f32(const PlannedTensor& t, std::vector<float>& out, ThreadP
   };
   if (pool != nullptr) pool->parallel_for(static_cast<size_t>(rows), decode);
   else decode(0, 0, static_cast<size_t>(rows));
+}
+
+}  // namespace
+
+void planned_tensor_f32(const PlannedTensor& t, std::vector<float>& out, ThreadPool* pool) {
+  const int64_t n = t.elements();
+  out.resize(static_cast<size_t>(n));
+  if (t.source == nullptr) {
+    if (static_cast<int64_t>(t.generated.size()) != n) throw Error("generated tensor has the wrong size", {"", t.name, ""});
+    std::copy(t.generated.begin(), t.generated.end(), out.begin());
+    return;
+  }
+  std::vector<const TensorView*> parts{t.source};
+  parts.insert(parts.end(), t.stack_rest.begin(), t.stack_rest.end());
+  int64_t have = 0;
+  for (const TensorView* p : parts) {
+    if (p->shape != t.source->shape) throw Error("stacked tensors differ in shape", {"", p->name, ""});
+    have += p->elements();
+  }
+  if (have > n || (have < n && !t.zero_pad_rows)) throw Error("source and output element counts differ", {"", t.name, ""});
+  int64_t at = 0;
+  for (const TensorView* p : parts) {
+    decode_source_f32(*p, out.data() + at, pool);
+    at += p->elements();
+  }
+  std::fill(out.begin() + at, out.end(), 0.0f);
 
   switch (t.transform) {
     case ValueTransform::None: break;
@@ -404,13 +477,24 @@ struct GgufName {
   int heads = 0;
 };
 
-// HF -> GGUF tensor name for llama / gemma3 (gguf-py's tensor_mapping.py facts); empty = drop.
+// HF -> GGUF tensor name for llama / gemma3 / gemma3n (gguf-py's tensor_mapping.py facts); empty = drop.
+// Gemma 3 stores RMSNorm weights as w and llama.cpp as 1 + w; Gemma 3n's norms multiply by w itself (no shift).
 std::optional<GgufName> map_hf_to_gguf(const std::string& hf, const std::string& arch, const ModelConfig& cfg) {
-  const bool gemma = arch == "gemma3";
-  const ValueTransform norm_t = gemma ? ValueTransform::AddOne : ValueTransform::None;
+  const bool g3n = arch == "gemma3n";
+  const bool gemma = arch == "gemma3" || g3n;
+  const ValueTransform norm_t = arch == "gemma3" ? ValueTransform::AddOne : ValueTransform::None;
   if (hf == "model.embed_tokens.weight") return GgufName{"token_embd.weight"};
   if (hf == "model.norm.weight") return GgufName{"output_norm.weight", norm_t};
   if (hf == "lm_head.weight") return GgufName{"output.weight"};
+  if (g3n) {
+    static const std::map<std::string, std::string> top = {
+        {"model.embed_tokens_per_layer.weight", "per_layer_token_embd.weight"},
+        {"model.per_layer_model_projection.weight", "per_layer_model_proj.weight"},
+        {"model.per_layer_projection_norm.weight", "per_layer_proj_norm.weight"},
+    };
+    auto t = top.find(hf);
+    if (t != top.end()) return GgufName{t->second};
+  }
   static const std::regex layer_re(R"(model\.layers\.(\d+)\.(.+))");
   std::smatch m;
   if (!std::regex_match(hf, m, layer_re)) return std::nullopt;
@@ -440,7 +524,24 @@ std::optional<GgufName> map_hf_to_gguf(const std::string& hf, const std::string&
         {"self_attn.k_norm.weight", "attn_k_norm.weight"},
     };
     auto g = g3.find(rest);
-    if (g != g3.end()) return GgufName{blk + g->second, ValueTransform::AddOne};
+    if (g != g3.end()) return GgufName{blk + g->second, norm_t};
+  }
+  if (g3n) {
+    static const std::map<std::string, std::string> g3n_layer = {
+        {"laurel.linear_left.weight", "laurel_l.weight"},
+        {"laurel.linear_right.weight", "laurel_r.weight"},
+        {"laurel.post_laurel_norm.weight", "laurel_post_norm.weight"},
+        {"per_layer_input_gate.weight", "inp_gate.weight"},
+        {"per_layer_projection.weight", "proj.weight"},
+        {"post_per_layer_input_norm.weight", "post_norm.weight"},
+        {"altup.router_norm.weight", "altup_router_norm.weight"},
+        {"altup.modality_router.weight", "altup_router.weight"},
+        {"altup.prediction_coefs.weight", "altup_predict_coef.weight"},
+        {"altup.correction_coefs.weight", "altup_correct_coef.weight"},
+        {"altup.correct_output_scale", "altup_correct_scale.weight"},
+    };
+    auto g = g3n_layer.find(rest);
+    if (g != g3n_layer.end()) return GgufName{blk + g->second};
   }
   return std::nullopt;
 }
@@ -484,9 +585,6 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
   const Metadata& md = src.metadata();
   const std::string config_text = md.get_string("hf.config_json");
   const ModelConfig cfg = config_from_hf_json(config_text, src.path() + "/config.json");
-  if (cfg.arch == ModelArch::Gemma3n) {
-    throw Error("GGUF output for gemma3n is not supported yet; write .ucn instead", {src.path(), "", ""});
-  }
   const std::string arch = model_arch_name(cfg.arch);
   plan.arch = arch;
   Metadata& out = plan.metadata;
@@ -501,7 +599,13 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
   out.set(a + "block_count", u32(cfg.n_layers));
   out.set(a + "context_length", u32(cfg.max_ctx));
   out.set(a + "embedding_length", u32(cfg.hidden));
-  out.set(a + "feed_forward_length", u32(cfg.ffn.empty() ? 0 : cfg.ffn[0]));
+  if (!cfg.ffn.empty() && std::any_of(cfg.ffn.begin(), cfg.ffn.end(), [&](int f) { return f != cfg.ffn[0]; })) {
+    std::vector<MetaValue> ff;
+    for (int f : cfg.ffn) ff.push_back(u32(f));
+    out.set(a + "feed_forward_length", MetaValue::array(MetaType::U32, std::move(ff)));
+  } else {
+    out.set(a + "feed_forward_length", u32(cfg.ffn.empty() ? 0 : cfg.ffn[0]));
+  }
   out.set(a + "attention.head_count", u32(cfg.n_heads));
   out.set(a + "attention.head_count_kv", u32(cfg.n_kv_heads));
   out.set(a + "rope.freq_base", MetaValue::f32(static_cast<float>(cfg.rope_global.theta)));
@@ -525,25 +629,51 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
     for (bool sliding : cfg.layer_sliding) pattern.push_back(MetaValue::boolean(sliding));
     out.set(a + "attention.sliding_window_pattern", MetaValue::array(MetaType::BOOL, std::move(pattern)));
     out.set(a + "rope.freq_base_swa", MetaValue::f32(static_cast<float>(cfg.rope_local.theta)));
+    const int period = cfg.arch == ModelArch::Gemma3n ? 5 : 6;
     for (size_t i = 0; i < cfg.layer_sliding.size(); ++i) {
-      if (cfg.layer_sliding[i] != ((i + 1) % 6 != 0)) {
-        plan.notes.push_back("llama.cpp assumes every 6th gemma3 layer is global; this model's layer pattern differs");
+      if (cfg.layer_sliding[i] != ((i + 1) % period != 0)) {
+        plan.notes.push_back(str_cat("llama.cpp may assume every ", period, "th ", arch,
+                                     " layer is global; this model's layer pattern differs"));
         break;
       }
     }
-    if (cfg.rope_local.theta != 10000.0) plan.notes.push_back("llama.cpp assumes a local rope base of 10000 for gemma3");
-    if (cfg.query_scale > 0 && std::abs(cfg.query_scale * std::sqrt(double(cfg.head_dim)) - 1.0) > 1e-6) {
+    if (cfg.rope_local.theta != 10000.0) plan.notes.push_back("llama.cpp assumes a local rope base of 10000 for " + arch);
+    if (cfg.arch == ModelArch::Gemma3 && cfg.query_scale > 0 &&
+        std::abs(cfg.query_scale * std::sqrt(double(cfg.head_dim)) - 1.0) > 1e-6) {
       plan.notes.push_back("query_pre_attn_scalar differs from head_dim; llama.cpp scales queries by 1/sqrt(head_dim)");
     }
+  }
+  if (cfg.arch == ModelArch::Gemma3n) {
+    // convert_hf_to_gguf.py's Gemma 3n keys; the sparsity scale is the normal quantile of each layer's target.
+    out.set(a + "altup.active_idx", u32(cfg.altup_active));
+    out.set(a + "altup.num_inputs", u32(cfg.altup_inputs));
+    out.set(a + "embedding_length_per_layer_input", u32(cfg.per_layer_dim));
+    out.set(a + "attention.shared_kv_layers", u32(cfg.n_kv_shared_layers));
+    std::vector<MetaValue> sparsity;
+    for (float m : cfg.sparsity_multiplier) sparsity.push_back(MetaValue::f32(m));
+    out.set(a + "activation_sparsity_scale", MetaValue::array(MetaType::F32, std::move(sparsity)));
+    // Facts llama.cpp's gemma3n graph hard-codes (as of 2025/2026): say when this checkpoint differs.
+    if (cfg.altup_inputs != 4) plan.notes.push_back("llama.cpp's converter supports only 4 AltUp inputs");
+    if (cfg.laurel_rank != 64) plan.notes.push_back(str_cat("llama.cpp assumes LAuReL rank 64; this model has ", cfg.laurel_rank));
+    if (cfg.n_layers - cfg.n_kv_shared_layers != 20)
+      plan.notes.push_back("llama.cpp assumes the first 20 gemma3n layers own their KV cache; this model differs");
+    if (cfg.altup_coef_clip > 0)
+      plan.notes.push_back("altup_coef_clip is not stored in GGUF (llama.cpp does not clip either)");
   }
 
   if (md.has("hf.tokenizer_json")) {
     add_gguf_tokenizer_from_hf(out, md.get_string("hf.tokenizer_json"), md.opt_string("hf.tokenizer_config_json").value_or(""),
                                config_text, cfg.vocab_size, arch, &plan.notes);
+  } else if (auto spm = md.opt_string("hf.tokenizer_model_path")) {
+    add_gguf_tokenizer_from_spm(out, SentencePieceReader::open(*spm), md.opt_string("hf.tokenizer_config_json").value_or(""),
+                                cfg.vocab_size, arch, *spm, &plan.notes);
   } else {
-    plan.notes.push_back("no tokenizer.json: the GGUF has no vocabulary (llama.cpp needs one to load it)");
+    plan.notes.push_back("no tokenizer.json or tokenizer.model: the GGUF has no vocabulary (llama.cpp needs one)");
   }
 
+  // Gemma 3n: the N - 1 AltUp (un)embedding projections become one stacked [N - 1, hidden, hidden] tensor each.
+  std::map<std::string, std::vector<const TensorView*>> stacks;
+  static const std::regex altup_re(R"(model\.(altup_projections|altup_unembed_projections)\.(\d+)\.weight)");
   for (const TensorView& t : src.tensors()) {
     if (is_non_text_tensor(t.name)) {
       plan.notes.push_back("dropped non-text tensor " + t.name);
@@ -555,6 +685,17 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
       plan.notes.push_back("lm_head.weight dropped: embeddings are tied");
       continue;
     }
+    std::smatch am;
+    if (cfg.arch == ModelArch::Gemma3n && std::regex_match(hf, am, altup_re)) {
+      const std::string out_name = am[1].str() == "altup_projections" ? "altup_proj.weight" : "altup_unembd_proj.weight";
+      const size_t idx = std::stoul(am[2].str());
+      if (idx + 1 >= static_cast<size_t>(cfg.altup_inputs))
+        throw Error(str_cat("index ", idx, " is past altup_num_inputs - 1"), {src.path(), t.name, ""});
+      auto& v = stacks[out_name];
+      v.resize(static_cast<size_t>(cfg.altup_inputs - 1), nullptr);
+      v[idx] = &t;
+      continue;
+    }
     const auto g = map_hf_to_gguf(hf, arch, cfg);
     if (!g) throw Error("cannot map this tensor to a GGUF name", {src.path(), t.name, ""});
     PlannedTensor p;
@@ -563,6 +704,26 @@ void plan_hf_to_gguf(const ModelSource& src, ConversionPlan& plan) {
     p.shape = t.shape;
     p.transform = g->transform;
     p.permute_heads = g->heads;
+    // llama.cpp's gemma3n wants both embedding tables with vocab_size rows; the converter pads them with zeros.
+    if (cfg.arch == ModelArch::Gemma3n && (p.name == "token_embd.weight" || p.name == "per_layer_token_embd.weight") &&
+        p.shape.size() == 2 && p.shape[0] < cfg.vocab_size) {
+      p.shape[0] = cfg.vocab_size;
+      p.zero_pad_rows = true;
+    }
+    plan.tensors.push_back(std::move(p));
+  }
+  for (const char* name : {"altup_proj.weight", "altup_unembd_proj.weight"}) {
+    if (cfg.arch != ModelArch::Gemma3n) break;
+    auto it = stacks.find(name);
+    if (it == stacks.end()) throw Error(str_cat("missing the AltUp projections for ", name), {src.path(), "", ""});
+    for (size_t i = 0; i < it->second.size(); ++i)
+      if (it->second[i] == nullptr) throw Error(str_cat("missing AltUp projection ", i, " for ", name), {src.path(), "", ""});
+    PlannedTensor p;
+    p.name = name;
+    p.source = it->second[0];
+    p.stack_rest.assign(it->second.begin() + 1, it->second.end());
+    p.shape = {static_cast<int64_t>(it->second.size())};
+    p.shape.insert(p.shape.end(), p.source->shape.begin(), p.source->shape.end());
     plan.tensors.push_back(std::move(p));
   }
   if (cfg.arch == ModelArch::Llama && cfg.rope_global.scaling == RopeConfig::Scaling::Llama3) {
@@ -622,7 +783,17 @@ ConversionPlan plan_conversion(const ModelSource& src, OutputFormat format) {
   }
   plan_passthrough(src, plan);
   if (hf) {
-    plan.arch = model_arch_name(config_from_hf_json(md.get_string("hf.config_json"), src.path() + "/config.json").arch);
+    const ModelConfig cfg = config_from_hf_json(md.get_string("hf.config_json"), src.path() + "/config.json");
+    plan.arch = model_arch_name(cfg.arch);
+    // A tokenizer.model is a file beside the checkpoint: carry its vocabulary into the .ucn as tokenizer.ggml.*
+    // keys (what the runtime reads), not the path.
+    if (auto spm = md.opt_string("hf.tokenizer_model_path")) {
+      plan.metadata.erase("hf.tokenizer_model_path");
+      if (!md.has("hf.tokenizer_json"))
+        add_gguf_tokenizer_from_spm(plan.metadata, SentencePieceReader::open(*spm),
+                                    md.opt_string("hf.tokenizer_config_json").value_or(""), cfg.vocab_size, plan.arch,
+                                    *spm, &plan.notes);
+    }
   } else {
     plan.arch = md.get_string("general.architecture");
   }

@@ -8,6 +8,7 @@
 
 #include "formats/metadata.h"
 #include "formats/model_source.h"
+#include "formats/sentencepiece.h"
 #include "formats/tensor.h"
 #include "quant/recipe.h"
 
@@ -40,11 +41,16 @@ struct PlannedTensor {
   int permute_heads = 0;            // RopePermute: number of heads the rows split into
   quant::TensorRole role;           // filled by plan_conversion (kind, layer, rows/cols, tied output, ...)
   std::vector<float> generated;     // e.g. llama3 rope_freqs
+  // Further sources of the same shape as `source`, stacked after it along a new outer axis (gemma3n's altup_proj).
+  std::vector<const TensorView*> stack_rest;
+  bool zero_pad_rows = false;       // rows past the sources' values are zeros (gemma3n embeddings padded to vocab)
   int64_t rows() const;
   int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
   int64_t elements() const;
   // True when the output can reuse the source bytes unchanged (no transform, same shape).
-  bool is_identity() const { return source != nullptr && transform == ValueTransform::None && shape == source->shape; }
+  bool is_identity() const {
+    return source != nullptr && transform == ValueTransform::None && stack_rest.empty() && shape == source->shape;
+  }
 };
 
 struct ConversionPlan {
@@ -58,7 +64,7 @@ struct ConversionPlan {
 
 // Plans converting SRC to FORMAT. To .ucn the source's flavour is kept (HF names + hf.* keys, or GGUF names + keys);
 // to .gguf an HF-flavoured source is renamed and its metadata/tokenizer rebuilt as llama.cpp's convert_hf_to_gguf.py
-// does (llama, gemma3). Throws Error for unsupported architectures or tensors it cannot map.
+// does (llama, gemma3, gemma3n). Throws Error for unsupported architectures or tensors it cannot map.
 ConversionPlan plan_conversion(const ModelSource& src, OutputFormat format);
 
 // Float32 values of a planned tensor (source decoded from F32/F16/BF16/quantized types, then transformed);
@@ -73,5 +79,13 @@ bool dtype_is_float_decodable(DType t);
 void add_gguf_tokenizer_from_hf(Metadata& out, const std::string& tokenizer_json, const std::string& tokenizer_config_json,
                                 const std::string& config_json, int vocab_size, const std::string& arch,
                                 std::vector<std::string>* notes);
+
+// The same keys from a SentencePiece tokenizer.model (formats/sentencepiece.h): tokenizer.ggml.model "llama"
+// (llama.cpp's SentencePiece tokenizer, used for BPE and Unigram models alike, as convert_hf_to_gguf.py does),
+// pieces, scores, token types, add_space_prefix = add_dummy_prefix (never for Gemma), the trainer's special ids,
+// add_bos/add_eos and chat template from tokenizer_config.json when given. FILE names the model in errors.
+void add_gguf_tokenizer_from_spm(Metadata& out, const SpmModel& spm, const std::string& tokenizer_config_json,
+                                 int vocab_size, const std::string& arch, const std::string& file,
+                                 std::vector<std::string>* notes);
 
 }  // namespace unicorn

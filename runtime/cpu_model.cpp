@@ -40,10 +40,13 @@ void softcap(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
 }
 
-// Per-layer key/value storage for `ctx` positions, row = n_kv_heads * head_dim values.
+// Per-layer key/value storage, row = n_kv_heads * head_dim values. Full-attention layers hold all `ctx` positions;
+// sliding-window layers a ring of `slots` rows where position p lives in row p % slots.
 struct KvCache {
   std::vector<float> k, v;
   std::vector<uint16_t> k16, v16;
+  int slots = 0;
+  size_t row(int position) const { return static_cast<size_t>(position % slots); }
 };
 
 // CpuModel: owns the ModelSource (mapped weights), the bound weights, the KV cache, activation buffers sized for
@@ -68,6 +71,10 @@ class CpuModel final : public Model, public CpuLayerTail {
   };
 
   void ensure_capacity(int n);
+  // Runs positions [pos, pos + n) in chunks of at most chunk_ tokens (all at once without sliding rings);
+  // load_inputs(done, m) fills x_ (and the Gemma 3n inputs) with the rows [done, done + m).
+  template <typename LoadInputs>
+  void run_in_chunks(int n, int pos, float* logits, bool all_logits, const LoadInputs& load_inputs);
   void norm_rows(const float* x, const std::vector<float>& w, int64_t rows, int64_t dim, float* out) const {
     for (int64_t r = 0; r < rows; ++r)
       ops::rmsnorm(x + r * dim, w.empty() ? nullptr : w.data(), dim, eps_, cfg_.norm_adds_one, out + r * dim);
@@ -97,6 +104,10 @@ class CpuModel final : public Model, public CpuLayerTail {
   int64_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
   RopeTable rope_global_, rope_local_;
   std::vector<KvCache> kv_;
+  // Sliding-window layers: a forward runs at most chunk_ tokens at a time, and their rings hold window - 1 + chunk_
+  // rows, so every query of a chunk still finds its window's keys (the chunk's own rows overwrite only positions
+  // older than any of its queries can see). 0 = no sliding layers (no chunking).
+  int chunk_ = 0;
   int n_cached_ = 0;
   int cap_ = 0;  // tokens the activation buffers hold
 
@@ -143,9 +154,14 @@ CpuModel::CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const Mode
   if (any_sliding) rope_local_ = make_rope_table(cfg_.rope_local, cfg_.head_dim, ctx, {});
 
   kv_.resize(cfg_.n_layers);
-  const size_t kv_elems = static_cast<size_t>(ctx) * static_cast<size_t>(kv_dim_);
+  // Chunks of one window: rings of 2 * window - 1 rows, used only where that is smaller than the context.
+  const int64_t ring_rows = 2 * int64_t{cfg_.sliding_window} - 1;
+  if (any_sliding && ring_rows < ctx) chunk_ = cfg_.sliding_window;
   for (int l = 0; l < cfg_.n_layers; ++l) {
     if (cfg_.kv_source[l] != l || l < first_layer_) continue;
+    kv_[l].slots = chunk_ > 0 && cfg_.layer_sliding[l] ? static_cast<int>(ring_rows) : ctx;
+    const size_t kv_elems = static_cast<size_t>(kv_[l].slots) * static_cast<size_t>(kv_dim_);
+    info_.kv_bytes += 2 * kv_elems * (kv_f16_ ? sizeof(uint16_t) : sizeof(float));
     if (kv_f16_) {
       kv_[l].k16.assign(kv_elems, 0);
       kv_[l].v16.assign(kv_elems, 0);
@@ -198,6 +214,27 @@ void CpuModel::check_positions(int n, int pos) const {
   if (static_cast<int64_t>(pos) + n > info_.ctx)
     throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info_.ctx,
                         " tokens"));
+  // A ring keeps the last window - 1 + chunk positions: truncating further back than chunk tokens (except to 0)
+  // would need keys it has overwritten.
+  if (chunk_ > 0 && pos > 0 && n_cached_ - pos > chunk_)
+    throw Error(str_cat("forward: cannot go back from ", n_cached_, " to ", pos, " cached tokens: sliding-window layers "
+                        "keep only the last ", chunk_, " positions beyond their window (reset() and re-run instead)"));
+}
+
+template <typename LoadInputs>
+void CpuModel::run_in_chunks(int n, int pos, float* logits, bool all_logits, const LoadInputs& load_inputs) {
+  const int step = chunk_ > 0 ? chunk_ : n;
+  for (int done = 0; done < n;) {
+    const int m = std::min(step, n - done);
+    n_cached_ = pos + done;  // truncates the cache when pos is smaller
+    ensure_capacity(m);
+    load_inputs(done, m);
+    // Without all_logits only the final chunk's last row is wanted; earlier chunks write their last row to
+    // logits too and are overwritten by the next ones.
+    float* out = all_logits ? logits + static_cast<size_t>(done) * cfg_.vocab_size : logits;
+    layers_and_head(m, pos + done, out, all_logits);
+    done += m;
+  }
 }
 
 void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
@@ -207,19 +244,18 @@ void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, 
   for (int32_t t : tokens)
     if (t < 0 || t >= cfg_.vocab_size)
       throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
-  n_cached_ = pos;  // truncates the cache when pos is smaller
-  ensure_capacity(n);
-  embed(tokens);
-  if (cfg_.arch == ModelArch::Gemma3n) gemma3n_inputs(tokens);
-  layers_and_head(n, pos, logits, all_logits);
+  run_in_chunks(n, pos, logits, all_logits, [&](int done, int m) {
+    const auto part = tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(m));
+    embed(part);
+    if (cfg_.arch == ModelArch::Gemma3n) gemma3n_inputs(part);
+  });
 }
 
 void CpuModel::forward_hidden(const float* hidden, int n, int pos, float* logits, bool all_logits) {
   check_positions(n, pos);
-  n_cached_ = pos;
-  ensure_capacity(n);
-  std::memcpy(x_.data(), hidden, sizeof(float) * static_cast<size_t>(n) * H_);
-  layers_and_head(n, pos, logits, all_logits);
+  run_in_chunks(n, pos, logits, all_logits, [&](int done, int m) {
+    std::memcpy(x_.data(), hidden + static_cast<size_t>(done) * H_, sizeof(float) * static_cast<size_t>(m) * H_);
+  });
 }
 
 void CpuModel::layers_and_head(int n, int pos, float* logits, bool all_logits) {
@@ -293,7 +329,7 @@ void CpuModel::attention(int l, const float* in, int n, int pos, float* out) {
       }
     }
     KvCache& c = kv_[l];
-    const size_t off = static_cast<size_t>(p) * kv_dim_;
+    const size_t off = c.row(p) * kv_dim_;
     const float* ks = k_.data() + static_cast<size_t>(t) * kv_dim_;
     const float* vs = v_.data() + static_cast<size_t>(t) * kv_dim_;
     if (kv_f16_) {
@@ -328,7 +364,7 @@ void CpuModel::attend_one(const AttnJob& job, int thread, size_t index) {
   const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
   const float cap = static_cast<float>(cfg_.attn_softcap);
   auto kv_row = [&](const std::vector<float>& f32, const std::vector<uint16_t>& f16, int position) -> const float* {
-    const size_t off = static_cast<size_t>(position) * kv_dim_ + static_cast<size_t>(kvh) * hd;
+    const size_t off = c.row(position) * kv_dim_ + static_cast<size_t>(kvh) * hd;
     if (!kv_f16_) return f32.data() + off;
     for (int i = 0; i < hd; ++i) row[i] = f16_to_f32(f16[off + i]);
     return row;

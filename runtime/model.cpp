@@ -18,6 +18,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     // Name config.json itself in errors when the checkpoint is a directory.
     const bool dir = std::filesystem::is_directory(src->path());
     cfg = config_from_hf_json(*hf, dir ? src->path() + "/config.json" : src->path());
+    if (auto gen = meta.opt_string("hf.generation_config_json"))
+      add_generation_config_eos(cfg, *gen, dir ? src->path() + "/generation_config.json" : src->path());
   } else if (meta.has("general.architecture")) {
     cfg = config_from_gguf(meta, src->path());
   } else {

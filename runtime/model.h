@@ -34,6 +34,7 @@ struct ModelInfo {
   int bos_id = -1;
   std::vector<int> eos_ids; // end-of-generation ids from the config/metadata
   uint64_t weight_bytes = 0;
+  uint64_t kv_bytes = 0;    // KV cache memory (sliding-window layers keep only a ring of about two windows)
   std::string note;         // what was left out, e.g. the vision/audio towers of a multimodal checkpoint
   std::string device = "cpu";  // where it runs, e.g. "cpu" or "vulkan:0 (NVIDIA H200)"
   std::string placement;    // Vulkan: where the weights and KV cache went (one line), else empty

@@ -1,5 +1,6 @@
 #include "runtime/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -316,6 +317,20 @@ ModelConfig config_from_hf_json(const std::string& json_text, const std::string&
   }
   c.finish(file);
   return c;
+}
+
+void add_generation_config_eos(ModelConfig& cfg, const std::string& json_text, const std::string& file) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const std::exception& e) {
+    config_fail(file, "", str_cat("generation_config.json is not valid JSON: ", e.what()));
+  }
+  if (!root.is_object()) config_fail(file, "", "generation_config.json is not an object");
+  for (int id : int_list(root, "eos_token_id", file)) {
+    if (id < 0) config_fail(file, "eos_token_id", "token ids must not be negative");
+    if (std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) == cfg.eos_ids.end()) cfg.eos_ids.push_back(id);
+  }
 }
 
 namespace {

@@ -76,6 +76,9 @@ struct ModelConfig {
 // Parses config.json (text) of LlamaForCausalLM, Gemma3ForCausalLM, Gemma3nForCausalLM or the multimodal
 // Gemma3ForConditionalGeneration / Gemma3nForConditionalGeneration (text_config). Throws Error naming file/field.
 ModelConfig config_from_hf_json(const std::string& json_text, const std::string& file);
+// Adds generation_config.json's eos_token_id (an integer or a list) to cfg.eos_ids, keeping the order and dropping
+// duplicates; transformers stops on the union of both. Throws Error naming file and field for malformed JSON.
+void add_generation_config_eos(ModelConfig& cfg, const std::string& json_text, const std::string& file);
 // Reads llama.* / gemma3.* / gemma3n.* keys as llama.cpp writes them.
 ModelConfig config_from_gguf(const Metadata& meta, const std::string& file);
 

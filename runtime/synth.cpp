@@ -100,7 +100,8 @@ std::vector<SynthTensor> plan_tensors(const SynthShape& s) {
   add("token_embd.weight", {s.vocab, H});
   if (g3n) {
     const int64_t LP = int64_t{s.layers} * s.per_layer_dim;
-    add("per_layer_token_embd.weight", {s.per_layer_vocab, LP});
+    // llama.cpp wants vocab rows here (its converter pads the per_layer_vocab rows of the checkpoint with zeros).
+    add("per_layer_token_embd.weight", {std::max<int64_t>(s.vocab, s.per_layer_vocab), LP});
     add("per_layer_model_proj.weight", {LP, H});
     add("per_layer_proj_norm.weight", {s.per_layer_dim});
     add("altup_proj.weight", {s.altup_inputs - 1, H, H});
@@ -284,7 +285,9 @@ SynthResult synthesize_model(const SynthOptions& o, const SynthProgress& progres
     throw Error("--vocab must be between 300 and 1048576", {"", "", "vocab"});
   if (o.vocab > 0) {
     s.vocab = o.vocab;
-    s.per_layer_vocab = std::min(s.per_layer_vocab, s.vocab);
+    // Gemma 3n: keep the real checkpoint's ids past the per-layer table (262,400 - 262,144 multimodal ids).
+    const int extra = found->vocab - found->per_layer_vocab;
+    s.per_layer_vocab = s.per_layer_vocab > 0 ? std::max(1, s.vocab - std::max(0, extra)) : 0;
   }
   if (o.layers > 0) {
     s.layers = o.layers;

@@ -20,13 +20,18 @@ struct TokenizerImpl;
 // O(n log n) in the text length (plus regex splitting); loading a 262k-piece vocabulary takes about a second.
 class Tokenizer {
  public:
-  // GGUF tokenizer.ggml.* keys, or "hf.tokenizer_json" (+ "hf.tokenizer_config_json") as put there by
-  // open_model_source for HF checkpoints. Throws Error naming the key for anything missing or malformed.
+  // GGUF tokenizer.ggml.* keys, or "hf.tokenizer_json" / "hf.tokenizer_model_path" (+ "hf.tokenizer_config_json")
+  // as put there by open_model_source for HF checkpoints. Throws Error naming the key for anything missing or malformed.
   static std::unique_ptr<Tokenizer> from_metadata(const Metadata& md);
   // HF tokenizer.json text (+ optional tokenizer_config.json text for BOS/EOS, add_bos_token, chat template).
   static std::unique_ptr<Tokenizer> from_hf_json(const std::string& json_text,
                                                  const std::string& tokenizer_config_text = "");
-  // tokenizer.json, .gguf, .ucn, or a model directory (tokenizer.json + tokenizer_config.json beside config.json).
+  // SentencePiece tokenizer.model (protobuf) at PATH, as llama.cpp's SentencePiece tokenizer over its pieces
+  // (+ optional tokenizer_config.json text). Truncated/corrupt files: Error naming the file and field.
+  static std::unique_ptr<Tokenizer> from_sentencepiece_file(const std::string& path,
+                                                            const std::string& tokenizer_config_text = "");
+  // tokenizer.json, tokenizer.model, .gguf, .ucn, or a model directory (tokenizer.json, else tokenizer.model,
+  // + tokenizer_config.json beside config.json).
   static std::unique_ptr<Tokenizer> load(const std::string& path);
 
   ~Tokenizer();

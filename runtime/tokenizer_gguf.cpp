@@ -4,6 +4,8 @@
 
 #include "base/error.h"
 #include "runtime/pretokenize.h"
+#include "runtime/convert.h"
+#include "formats/sentencepiece.h"
 #include "runtime/tokenizer.h"
 #include "runtime/tokenizer_impl.h"
 
@@ -44,11 +46,23 @@ int32_t opt_token_id(const Metadata& md, const std::string& key, int32_t fallbac
 }  // namespace
 
 
+std::unique_ptr<Tokenizer> Tokenizer::from_sentencepiece_file(const std::string& path, const std::string& tokenizer_config_json) {
+  Metadata md;
+  add_gguf_tokenizer_from_spm(md, SentencePieceReader::open(path), tokenizer_config_json, 0, "", path, nullptr);
+  try {
+    return from_metadata(md);
+  } catch (const Error& e) {
+    throw e.with_file(path);
+  }
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_metadata(const Metadata& md) {
   if (!md.has("tokenizer.ggml.model")) {
     if (auto json = md.opt_string("hf.tokenizer_json"))
       return from_hf_json(*json, md.opt_string("hf.tokenizer_config_json").value_or(""));
-    fail("the model has no tokenizer (neither tokenizer.ggml.model nor tokenizer.json)");
+    if (auto spm = md.opt_string("hf.tokenizer_model_path"))
+      return from_sentencepiece_file(*spm, md.opt_string("hf.tokenizer_config_json").value_or(""));
+    fail("the model has no tokenizer (neither tokenizer.ggml.model, tokenizer.json nor tokenizer.model)");
   }
   auto t = std::make_unique<TokenizerImpl>();
   const std::string model = md.get_string("tokenizer.ggml.model");

@@ -21,10 +21,18 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
         throw e.with_file((dir / "tokenizer.json").string());
       }
     }
-    fail_in({path, "", ""}, "no tokenizer.json in this directory");
+    if (fs::exists(dir / "tokenizer.model")) {
+      const std::string cfg = fs::exists(dir / "tokenizer_config.json") ? read_text_file((dir / "tokenizer_config.json").string()) : "";
+      return from_sentencepiece_file((dir / "tokenizer.model").string(), cfg);
+    }
+    fail_in({path, "", ""}, "no tokenizer.json or tokenizer.model in this directory");
   }
   if (!fs::exists(path, ec)) fail_in({path, "", ""}, "no such file or directory");
   const fs::path p(path);
+  if (p.extension() == ".model") {
+    const fs::path cfg_path = p.parent_path() / "tokenizer_config.json";
+    return from_sentencepiece_file(path, fs::exists(cfg_path) ? read_text_file(cfg_path.string()) : "");
+  }
   if (p.extension() == ".json") {
     const fs::path cfg_path = p.parent_path() / "tokenizer_config.json";
     const std::string cfg = (p.filename() == "tokenizer.json" && fs::exists(cfg_path)) ? read_text_file(cfg_path.string()) : "";

@@ -23,6 +23,7 @@
 #include "base/thread_pool.h"
 #include "runtime/chat_template.h"
 #include "runtime/model.h"
+#include "runtime/server/client_connection.h"
 #include "runtime/server/openai_request.h"
 #include "runtime/server/server_metrics.h"
 #include "runtime/server/slot_generation.h"
@@ -114,6 +115,7 @@ struct Job {
   int64_t created = 0;
   bool timed_out = false;
   bool disconnected = false;
+  ClientConnection conn;  // the request's socket, polled before every token and while queued
 
   SlotJob slot_job() {
     SlotJob j;
@@ -127,6 +129,10 @@ struct Job {
     };
     j.check = [this] {
       if (impl->cut_in_flight.load()) return FinishReason::Cancelled;
+      if (conn.gone()) {
+        disconnected = true;
+        return FinishReason::Cancelled;
+      }
       if (Clock::now() >= deadline) {
         timed_out = true;
         return FinishReason::Length;
@@ -170,6 +176,7 @@ void ServeLite::Impl::handle_completion(const httplib::Request& http_req, httpli
   auto job = std::make_shared<Job>();
   job->impl = this;
   job->arrival = arrival;
+  job->conn = ClientConnection(http_req.local_port, http_req.remote_addr, http_req.remote_port);
   job->deadline = arrival + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.timeout_s));
   try {
     job->req = chat ? parse_chat_request(http_req.body, random_seed()) : parse_completion_request(http_req.body, random_seed());
@@ -213,8 +220,11 @@ void ServeLite::Impl::handle_completion(const httplib::Request& http_req, httpli
     return;
   }
 
-  switch (pool->acquire(job->deadline, job->lease)) {
+  switch (pool->acquire(job->deadline, job->lease, [&job] { return job->conn.gone(); })) {
     case AcquireStatus::Ok: break;
+    case AcquireStatus::Abandoned:  // the client hung up while queued: nobody to answer
+      metrics.count_disconnect();
+      return;
     case AcquireStatus::QueueFull:
       res.set_header("Retry-After", "1");
       send_error(res, {429, str_cat("all ", pool->slots(), " slots are busy and the queue of ", opts.queue,
@@ -239,6 +249,10 @@ void ServeLite::Impl::handle_completion(const httplib::Request& http_req, httpli
     job->lease.release();
     metrics.add_generation(out.prompt_tokens, out.prefill_ms, out.completion_tokens, out.decode_tokens, out.decode_ms);
     if (job->timed_out) metrics.count_timeout();
+    if (job->disconnected) {
+      metrics.count_disconnect();
+      return;  // the client is gone: the (unsent) answer does not matter
+    }
     if (out.finish == FinishReason::Cancelled) {
       send_error(res, {503, "the server shut down before the answer was complete", "server_error", "", "shutting_down"});
       return;
@@ -277,14 +291,20 @@ void ServeLite::Impl::handle_completion(const httplib::Request& http_req, httpli
       return ok;
     };
     const auto client_gone_or = sj.check;
-    sj.check = [&]() { return ok && sink.is_writable() ? client_gone_or() : FinishReason::Cancelled; };
+    sj.check = [&]() {
+      if (!ok || !sink.is_writable()) {
+        ok = false;
+        return FinishReason::Cancelled;
+      }
+      return client_gone_or();
+    };
     SlotResult out;
     if (ok) out = run_slot_job(job->lease.model(), *impl.tok, sj);
     job->lease.release();  // free the slot before the last writes
     impl.metrics.add_generation(out.prompt_tokens, out.prefill_ms, out.completion_tokens, out.decode_tokens,
                                 out.decode_ms);
     if (job->timed_out) impl.metrics.count_timeout();
-    if (!ok) {
+    if (!ok || job->disconnected) {
       impl.metrics.count_disconnect();
       return false;  // the client is gone: httplib closes the connection
     }

@@ -43,6 +43,13 @@ SlotResult run_slot_job(Model& model, const Tokenizer& tok, const SlotJob& job) 
   Sampler sampler(job.sampling);
   for (int32_t t : job.prompt) sampler.accept(t);
 
+  if (job.check) {  // a client that left while its request waited gets no prefill
+    const FinishReason why = job.check();
+    if (why != FinishReason::Stop) {
+      res.finish = why;
+      return res;
+    }
+  }
   model.reset();
   std::vector<float> logits(static_cast<size_t>(vocab));
   auto t0 = Clock::now();

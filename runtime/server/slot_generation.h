@@ -29,8 +29,8 @@ struct SlotJob {
   std::vector<int32_t> eog_ids;
   // Receives text as it becomes safe to show; returns false when it could not be delivered (client gone).
   std::function<bool(std::string_view)> on_text;
-  // Asked before every forward after the prefill; returns why to stop early (Length: time limit, Cancelled:
-  // client gone or shutdown) or Stop to go on.
+  // Asked before the prefill and before every forward after it; returns why to stop early (Length: time limit,
+  // Cancelled: client gone or shutdown) or Stop to go on. A client that leaves costs at most the forward running.
   std::function<FinishReason()> check;
   std::function<void()> on_first_token;  // right after the first token is sampled (time to first token)
 };

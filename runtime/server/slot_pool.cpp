@@ -26,7 +26,8 @@ SlotPool::SlotPool(std::vector<std::unique_ptr<Model>> models, int max_queue)
   for (int i = static_cast<int>(models_.size()) - 1; i >= 0; --i) free_.push_back(i);
 }
 
-AcquireStatus SlotPool::acquire(std::chrono::steady_clock::time_point deadline, SlotLease& out) {
+AcquireStatus SlotPool::acquire(std::chrono::steady_clock::time_point deadline, SlotLease& out,
+                                const std::function<bool()>& abandoned) {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return AcquireStatus::Closed;
   if (!free_.empty() && waiting_.empty()) {
@@ -39,13 +40,23 @@ AcquireStatus SlotPool::acquire(std::chrono::steady_clock::time_point deadline, 
   if (static_cast<int>(waiting_.size()) >= max_queue_) return AcquireStatus::QueueFull;
   const uint64_t ticket = next_ticket_++;
   waiting_.push_back(ticket);
-  const bool ready = cv_.wait_until(lock, deadline, [&] {
-    return closed_ || (!free_.empty() && waiting_.front() == ticket);
-  });
+  auto turn = [&] { return closed_ || (!free_.empty() && waiting_.front() == ticket); };
+  bool ready = false, left = false;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto until = abandoned ? std::min(deadline, now + kAbandonPoll) : deadline;
+    ready = cv_.wait_until(lock, until, turn);
+    if (ready || std::chrono::steady_clock::now() >= deadline) break;
+    lock.unlock();
+    left = abandoned();
+    lock.lock();
+    if (left) break;
+  }
+  ready = ready || (!left && turn());
   waiting_.erase(std::find(waiting_.begin(), waiting_.end(), ticket));
   if (!ready || closed_) {
     cv_.notify_all();  // the next ticket may now be at the front
-    return closed_ ? AcquireStatus::Closed : AcquireStatus::TimedOut;
+    return closed_ ? AcquireStatus::Closed : left ? AcquireStatus::Abandoned : AcquireStatus::TimedOut;
   }
   const int i = free_.back();
   free_.pop_back();

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -12,7 +13,7 @@
 
 namespace unicorn::server {
 
-enum class AcquireStatus { Ok, QueueFull, TimedOut, Closed };
+enum class AcquireStatus { Ok, QueueFull, TimedOut, Closed, Abandoned };
 
 class SlotPool;
 
@@ -44,7 +45,11 @@ class SlotPool {
  public:
   SlotPool(std::vector<std::unique_ptr<Model>> models, int max_queue);
 
-  AcquireStatus acquire(std::chrono::steady_clock::time_point deadline, SlotLease& out);
+  // ABANDONED (optional) is asked about every kAbandonPoll while waiting in the queue, outside the lock: true
+  // (e.g. the client hung up) leaves the queue with Abandoned.
+  AcquireStatus acquire(std::chrono::steady_clock::time_point deadline, SlotLease& out,
+                        const std::function<bool()>& abandoned = {});
+  static constexpr std::chrono::milliseconds kAbandonPoll{20};
   // Wakes every waiter with Closed and refuses new acquires; held leases stay valid until released.
   void close();
 

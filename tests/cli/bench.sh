@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `unicorn synth` + `unicorn bench` + `unicorn perplexity` end to end on tiny models (no timing thresholds):
-# synth writes a 1-layer llama-3.2-1b-shaped model (.gguf and .ucn) that loads and benches with positive numbers;
+# synth writes a 1-layer llama-3.2-1b-shaped model (.gguf and .ucn) that loads and benches with positive numbers,
+# and a 1-layer gemma-3n-e2b-shaped GGUF with llama.cpp's tensor shapes that runs;
 # bench --membw reports a positive bandwidth; bad flags fail with a one-line message; perplexity of the synthetic
 # model against its own saved logits gives KL 0 and full top-1 agreement.
 # usage: bash bench.sh /path/to/unicorn /path/to/shared
@@ -31,6 +32,21 @@ for ext in gguf ucn; do
   json_get "$TMP/bench.json" 'len(j["decode_tok_s"]["samples"]) == 1 and j["arch"] == "llama"' | grep -q True \
     || fail "bench .$ext: samples/arch"
 done
+
+# Gemma 3n E2B shape, 1 layer: the GGUF has llama.cpp's geometry (per_layer_token_embd with vocab rows, stacked
+# altup_proj) and runs.
+g="$TMP/g3n.gguf"
+if "$UNICORN" synth --arch gemma3n --shape gemma-3n-e2b --type q4km --layers 1 --vocab 4096 --threads 2 -o "$g" \
+    >/dev/null 2>"$TMP/err"; then
+  "$UNICORN" inspect "$g" --json >"$TMP/g3n.json" 2>"$TMP/err" || fail "inspect gemma3n synth: $(cat "$TMP/err")"
+  json_get "$TMP/g3n.json" '{t["name"]: t["shape"] for t in j["tensors"]}["per_layer_token_embd.weight"] == [4096, 256]' \
+    | grep -q True || fail "gemma3n synth: per_layer_token_embd shape"
+  json_get "$TMP/g3n.json" '{t["name"]: t["shape"] for t in j["tensors"]}["altup_proj.weight"] == [3, 2048, 2048]' \
+    | grep -q True || fail "gemma3n synth: altup_proj shape"
+  "$UNICORN" run -m "$g" -p "Hello" -n 2 --temp 0 --threads 2 >/dev/null 2>"$TMP/err" || fail "run gemma3n synth: $(cat "$TMP/err")"
+else
+  fail "synth gemma3n: $(cat "$TMP/err")"
+fi
 
 # The tokenizer works: text in, ids out.
 "$UNICORN" tokenize -m "$TMP/l1.gguf" --text "Hello world" >"$TMP/tok" 2>"$TMP/err" || fail "tokenize synth model: $(cat "$TMP/err")"

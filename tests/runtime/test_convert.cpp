@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <cstdio>
 #include <fstream>
@@ -184,17 +185,91 @@ TEST_CASE("convert: shakespeare-llama tokenizer.json becomes llama.cpp's gpt2 vo
   CHECK(found);
 }
 
-TEST_CASE("convert: gemma3n cannot go to GGUF yet, but packs to .ucn", "[convert]") {
+TEST_CASE("convert: gemma3n HF -> GGUF (llama.cpp names, stacked AltUp, padded tables) and .ucn give HF's logits",
+          "[convert]") {
   const std::string dir = test::shared_path("fixtures/hf/gemma3n-tiny");
   if (dir.empty()) UNICORN_SKIP("../shared/fixtures/hf/gemma3n-tiny is absent");
-  auto src = open_model_source(dir);
-  CHECK_THROWS_AS(plan_conversion(*src, OutputFormat::Gguf), Error);
+  const json cfg = read_json(dir + "/config.json");
+  const int64_t H = cfg["hidden_size"], P = cfg["hidden_size_per_layer_input"], L = cfg["num_hidden_layers"];
+  const int64_t N = cfg["altup_num_inputs"], V = cfg["vocab_size"];
   const std::string tmp = test::temp_dir("convert-g3n");
   convert(dir, tmp + "/m.ucn", std::nullopt);
   const double e = fixture_error(dir, tmp + "/m.ucn");
   WARN("gemma3n ucn keep rel L2 = " << e);
   CHECK(e < 1e-5);
+
+  // F32 GGUF: the same numbers in llama.cpp's layout must give the reference logits to float rounding.
+  const auto r = convert(dir, tmp + "/m.gguf", std::nullopt);
+  CHECK(r.format == "gguf");
+  {
+    GgufReader g(tmp + "/m.gguf");
+    const Metadata& m = g.metadata();
+    CHECK(m.get_string("general.architecture") == "gemma3n");
+    CHECK(m.get_int("gemma3n.embedding_length_per_layer_input") == P);
+    CHECK(m.get_int("gemma3n.altup.num_inputs") == N);
+    CHECK(m.get_int("gemma3n.altup.active_idx") == 0);
+    CHECK(m.get_int("gemma3n.attention.shared_kv_layers") == cfg["num_kv_shared_layers"].get<int>());
+    CHECK(m.get_int("gemma3n.attention.sliding_window") == cfg["sliding_window"].get<int>());
+    const MetaArray& sp = m.get("gemma3n.activation_sparsity_scale").as_array();
+    REQUIRE(static_cast<int64_t>(sp.items.size()) == L);
+    CHECK(std::abs(sp.items[0].as_double() - 1.6448536) < 1e-5);  // normal quantile of 0.95
+    CHECK(std::isinf(sp.items[L - 1].as_double()));               // 0.0 -> -inf: dense layer
+    CHECK(m.get("gemma3n.attention.sliding_window_pattern").as_array().items.size() == static_cast<size_t>(L));
+    const TensorView* ap = g.find("altup_proj.weight");
+    REQUIRE(ap != nullptr);
+    CHECK(ap->shape == std::vector<int64_t>{N - 1, H, H});
+    CHECK(g.find("altup_unembd_proj.weight") != nullptr);
+    CHECK(g.find("per_layer_token_embd.weight")->shape == std::vector<int64_t>{V, L * P});
+    CHECK(g.find("blk.0.altup_correct_scale.weight") != nullptr);
+    CHECK(g.find("blk.0.laurel_l.weight") != nullptr);
+    CHECK(g.find("blk.0.inp_gate.weight") != nullptr);
+    CHECK(g.find("blk.0.post_norm.weight") != nullptr);
+    CHECK(g.find("output.weight") == nullptr);  // tied
+    // Gemma 3n norms are stored as they are (no 1 + w shift as for gemma3): the first value equals HF's.
+    auto hf = open_model_source(dir);
+    const TensorView* hn = hf->find("model.layers.0.input_layernorm.weight");
+    const TensorView* gn = g.find("blk.0.attn_norm.weight");
+    REQUIRE(hn != nullptr);
+    REQUIRE(gn != nullptr);
+    float a = 0, b = 0;
+    std::memcpy(&a, hn->data, 4);
+    std::memcpy(&b, gn->data, 4);
+    CHECK(a == b);
+  }
+  const double e_gguf = fixture_error(dir, tmp + "/m.gguf");
+  WARN("gemma3n GGUF f32 rel L2 = " << e_gguf);
+  CHECK(e_gguf < 1e-5);
+  // F16 GGUF (llama.cpp's usual float type): looser, as for the other fixtures.
+  convert(dir, tmp + "/f16.gguf", quant::QuantMix::F16);
+  const double e_f16 = fixture_error(dir, tmp + "/f16.gguf");
+  WARN("gemma3n GGUF f16 rel L2 = " << e_f16);
+  CHECK(e_f16 < 5e-3);
+  // Q4_K_M GGUF loads and runs (error reported, not bounded tightly: 4-bit random weights).
+  convert(dir, tmp + "/q4.gguf", quant::QuantMix::Q4_K_M);
+  const double e_q4 = fixture_error(dir, tmp + "/q4.gguf");
+  WARN("gemma3n GGUF q4_k_m rel L2 = " << e_q4);
+  CHECK(e_q4 < 0.5);
   std::filesystem::remove_all(tmp);
+}
+
+TEST_CASE("convert: stacked and zero-padded planned tensors", "[convert]") {
+  std::vector<float> a = {1, 2}, b = {3, 4};
+  TensorView ta{"a", DType::F32, {1, 2}, reinterpret_cast<const uint8_t*>(a.data()), 8};
+  TensorView tb{"b", DType::F32, {1, 2}, reinterpret_cast<const uint8_t*>(b.data()), 8};
+  PlannedTensor p;
+  p.name = "s";
+  p.source = &ta;
+  p.stack_rest = {&tb};
+  p.shape = {2, 1, 2};
+  std::vector<float> out;
+  planned_tensor_f32(p, out, nullptr);
+  CHECK(out == std::vector<float>{1, 2, 3, 4});
+  CHECK_FALSE(p.is_identity());
+  p.shape = {3, 1, 2};  // more rows than the sources: an error unless padding was asked for
+  CHECK_THROWS_AS(planned_tensor_f32(p, out, nullptr), Error);
+  p.zero_pad_rows = true;
+  planned_tensor_f32(p, out, nullptr);
+  CHECK(out == std::vector<float>{1, 2, 3, 4, 0, 0});
 }
 
 namespace {
@@ -253,4 +328,56 @@ TEST_CASE("convert: gemma3 tokenizer.json becomes an SPM ('llama') GGUF vocabula
   }
   CHECK(total > 40);
   CHECK(pass == total);
+}
+
+TEST_CASE("convert: a HF tokenizer.model (no tokenizer.json) is carried into GGUF and .ucn", "[convert]") {
+  const std::string fixture = test::shared_path("fixtures/hf/llama-tiny");
+  if (fixture.empty()) UNICORN_SKIP("../shared/fixtures/hf/llama-tiny is absent");
+  const std::string tmp = test::temp_dir("convert-spm");
+  const std::string dir = tmp + "/hf";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(fixture + "/config.json", dir + "/config.json");
+  std::filesystem::create_symlink(fixture + "/model.safetensors", dir + "/model.safetensors");
+  // A small SentencePiece vocabulary: <unk> <s> </s>, the 256 byte pieces, then a few words (fewer than 384 rows).
+  SpmModel spm;
+  spm.model_type = SpmModel::kBpe;
+  spm.byte_fallback = true;
+  spm.pieces = {{"<unk>", 0, 2}, {"<s>", 0, 3}, {"</s>", 0, 3}};
+  static const char* hex = "0123456789ABCDEF";
+  for (int b = 0; b < 256; ++b) spm.pieces.push_back({std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">", 0, 6});
+  float score = -1;
+  for (const char* w : {"\xE2\x96\x81h", "el", "lo", "\xE2\x96\x81he", "llo", "\xE2\x96\x81hello", "\xE2\x96\x81w", "or"})
+    spm.pieces.push_back({w, score--, 1});
+  SentencePieceWriter::write(spm, dir + "/tokenizer.model");
+  const auto ref_tok = Tokenizer::load(dir);
+  const std::vector<int32_t> want = ref_tok->encode("hello world", false);
+  CHECK(want.front() == 259);  // "▁h": the best-scoring merge; the word pieces, not 11 byte tokens
+  CHECK(want.size() <= 7);
+  CHECK(ref_tok->decode(want) == "hello world");
+  // The model directory itself tokenizes through tokenizer.model.
+  CHECK(Tokenizer::from_metadata(open_model_source(dir)->metadata())->encode("hello world", false) == want);
+
+  convert(dir, tmp + "/m.gguf", quant::QuantMix::F16);
+  {
+    GgufReader g(tmp + "/m.gguf");
+    CHECK(g.metadata().get_string("tokenizer.ggml.model") == "llama");
+    CHECK(g.metadata().get("tokenizer.ggml.tokens").as_array().items.size() == 384);  // padded to the embedding rows
+    CHECK(g.metadata().get_int("tokenizer.ggml.bos_token_id") == 1);
+    CHECK(g.metadata().get("tokenizer.ggml.add_space_prefix").as_bool());
+    CHECK(Tokenizer::from_metadata(g.metadata())->encode("hello world", false) == want);
+  }
+  convert(dir, tmp + "/m.ucn", std::nullopt);
+  {
+    auto u = UcnReader::open(tmp + "/m.ucn", true);
+    CHECK_FALSE(u->metadata().has("hf.tokenizer_model_path"));  // the vocabulary travels, not a local path
+    CHECK(Tokenizer::from_metadata(u->metadata())->encode("hello world", false) == want);
+  }
+  // A corrupt tokenizer.model stops the conversion with the file named, and writes nothing.
+  {
+    std::ofstream f(dir + "/tokenizer.model", std::ios::binary | std::ios::trunc);
+    f << "\x0a\x40short";
+  }
+  CHECK_THROWS_WITH(convert(dir, tmp + "/bad.gguf", quant::QuantMix::F16), Catch::Contains("tokenizer.model"));
+  CHECK_FALSE(std::filesystem::exists(tmp + "/bad.gguf"));
+  std::filesystem::remove_all(tmp);
 }

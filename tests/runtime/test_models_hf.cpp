@@ -177,6 +177,38 @@ TEST_CASE("context size, limits and bad inputs", "[runtime][hf]") {
   CHECK(info.eos_ids == std::vector<int>{1});
   CHECK(info.weight_bytes > 0);
 
+  // Sliding-window layers keep a ring of 2 * window - 1 positions, global layers the whole context.
+  {
+    const json cfg = read_json(dir + "/config.json");
+    const int window = cfg["sliding_window"], kv_dim = cfg["num_key_value_heads"].get<int>() * cfg["head_dim"].get<int>();
+    uint64_t rows = 0;
+    for (const auto& t : cfg["layer_types"]) rows += t == "sliding_attention" ? 2 * window - 1 : info.ctx;
+    CHECK(info.kv_bytes == rows * kv_dim * 2 * sizeof(float));
+    const uint64_t full = uint64_t{cfg["layer_types"].size()} * info.ctx * kv_dim * 2 * sizeof(float);
+    CHECK(info.kv_bytes < full / 4);
+    ModelOptions o16 = test_options();
+    o16.kv_f16 = true;
+    CHECK(Model::load(dir, o16)->info().kv_bytes == info.kv_bytes / 2);
+    // A long batch (chunked through the rings) equals decoding it token by token, far past the ring size.
+    std::vector<int32_t> seq;
+    for (int i = 0; i < 6 * window; ++i) seq.push_back(2 + (i * 7) % 40);
+    const int n = static_cast<int>(seq.size()), vocab = info.vocab_size;
+    std::vector<float> batch(static_cast<size_t>(n) * vocab), step(batch.size());
+    model->forward(seq, 0, batch.data(), true);
+    model->reset();
+    for (int i = 0; i < n; ++i) model->forward(std::span<const int32_t>(&seq[i], 1), i, step.data() + i * vocab, false);
+    CHECK(rel_l2(step, batch) < 1e-5);
+    // Going back further than a window would need keys the rings no longer hold: refused; back to 0 is fine.
+    std::vector<float> one(vocab);
+    CHECK_THROWS_WITH(model->forward(std::span<const int32_t>(seq.data(), 1), n - window - 1, one.data(), false),
+                      Catch::Contains("cannot go back"));
+    model->forward(std::span<const int32_t>(seq.data() + n - window, window), n - window, one.data(), false);
+    CHECK(rel_l2(one, std::vector<float>(batch.end() - vocab, batch.end())) < 1e-5);
+    model->forward(std::span<const int32_t>(seq.data(), 1), 0, one.data(), false);
+    CHECK(rel_l2(one, std::vector<float>(batch.begin(), batch.begin() + vocab)) < 1e-5);
+    model->reset();
+  }
+
   ModelOptions small = test_options();
   small.ctx = 6;
   auto m = Model::load(dir, small);
@@ -265,6 +297,22 @@ TEST_CASE("load errors name the tensor, the file or the architecture", "[runtime
     const std::vector<int32_t> toks = {1, 5, 7};
     m->forward(toks, 0, logits.data(), false);
     for (float v : logits) CHECK(std::isfinite(v));
+  }
+
+  // generation_config.json's eos ids (integer or list) join config.json's, in order, without duplicates.
+  {
+    write_text(ok + "/generation_config.json", R"({"bos_token_id": 1, "eos_token_id": [3, 7, 2]})");
+    CHECK(Model::load(ok, test_options())->info().eos_ids == std::vector<int>{2, 3, 7});
+    write_text(ok + "/generation_config.json", R"({"eos_token_id": 9})");
+    CHECK(Model::load(ok, test_options())->info().eos_ids == std::vector<int>{2, 3, 9});
+    write_text(ok + "/generation_config.json", R"({"temperature": 0.7})");
+    CHECK(Model::load(ok, test_options())->info().eos_ids == std::vector<int>{2, 3});
+    write_text(ok + "/generation_config.json", R"({"eos_token_id": "x"})");
+    CHECK_THROWS_WITH(Model::load(ok, test_options()),
+                      Catch::Contains("generation_config.json") && Catch::Contains("eos_token_id"));
+    write_text(ok + "/generation_config.json", R"({"eos_token_id": [1,)");
+    CHECK_THROWS_WITH(Model::load(ok, test_options()), Catch::Contains("generation_config.json"));
+    std::filesystem::remove(ok + "/generation_config.json");
   }
 
   const std::string missing = dir + "/missing";

@@ -2,6 +2,11 @@
 // the bounded slot queue, constant-time key comparison, Prometheus rendering, and slot generation vs Generator.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -9,6 +14,7 @@
 #include "runtime/generate.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
+#include "runtime/server/client_connection.h"
 #include "runtime/server/openai_request.h"
 #include "runtime/server/server_metrics.h"
 #include "runtime/server/slot_generation.h"
@@ -206,13 +212,19 @@ TEST_CASE("serve: slot generation equals the Generator, and stops when asked", "
   CHECK(got.finish == FinishReason::Length);
   CHECK(got.prompt_tokens == static_cast<int>(prompt.size()));
 
-  // A check that says "cancelled" after 5 tokens stops there (no further forward).
+  // A check that says "cancelled" at its 5th call (the first is before the prefill) stops there: no further forward.
   int checks = 0;
   job.check = [&] { return ++checks >= 5 ? FinishReason::Cancelled : FinishReason::Stop; };
   const SlotResult cut = run_slot_job(*model, *tok, job);
   CHECK(cut.finish == FinishReason::Cancelled);
-  CHECK(cut.completion_tokens == 5);
-  CHECK(cut.decode_tokens == 4);
+  CHECK(cut.completion_tokens == 4);
+  CHECK(cut.decode_tokens == 3);
+  // Cancelled before the prefill (the client left while queued): nothing runs.
+  job.check = [] { return FinishReason::Cancelled; };
+  const SlotResult early = run_slot_job(*model, *tok, job);
+  CHECK(early.finish == FinishReason::Cancelled);
+  CHECK(early.completion_tokens == 0);
+  CHECK(early.prefill_ms == 0);
 
   // A sink that cannot deliver (client gone) stops generation at that token.
   job.check = {};
@@ -221,4 +233,61 @@ TEST_CASE("serve: slot generation equals the Generator, and stops when asked", "
   const SlotResult gone = run_slot_job(*model, *tok, job);
   CHECK(gone.finish == FinishReason::Cancelled);
   CHECK(gone.completion_tokens < 40);
+}
+
+TEST_CASE("serve: a queued request whose client left gives up its place", "[serve]") {
+  std::vector<std::unique_ptr<Model>> none(1);
+  SlotPool pool(std::move(none), 2);
+  const auto far = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  SlotLease a;
+  REQUIRE(pool.acquire(far, a) == AcquireStatus::Ok);
+  std::atomic<bool> left{false};
+  std::atomic<int> status{-1};
+  std::thread waiter([&] {
+    SlotLease b;
+    status = static_cast<int>(pool.acquire(far, b, [&] { return left.load(); }));
+  });
+  while (pool.queued() < 1) std::this_thread::yield();
+  left = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  waiter.join();
+  CHECK(status == static_cast<int>(AcquireStatus::Abandoned));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));  // polled every 20 ms, not at the deadline
+  CHECK(pool.queued() == 0);
+  CHECK(pool.busy() == 1);  // the slot stays with its holder
+}
+
+TEST_CASE("serve: ClientConnection finds a request's socket and sees the peer hang up", "[serve]") {
+  const int lst = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(lst >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lst, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(lst, 1) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::getsockname(lst, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  const int served = ::accept(lst, nullptr, nullptr);
+  REQUIRE(served >= 0);
+  sockaddr_in cl{};
+  len = sizeof(cl);
+  REQUIRE(::getsockname(client, reinterpret_cast<sockaddr*>(&cl), &len) == 0);
+
+  const ClientConnection conn(ntohs(addr.sin_port), "127.0.0.1", ntohs(cl.sin_port));
+  CHECK(conn.found());
+  CHECK_FALSE(conn.gone());
+  REQUIRE(::send(client, "GET", 3, 0) == 3);  // a pipelined next request is not a hang-up
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK_FALSE(conn.gone());
+  ::close(client);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(conn.gone());
+  // Addresses that match no socket: never "gone" (cannot tell).
+  const ClientConnection none(ntohs(addr.sin_port), "127.0.0.1", 1);
+  CHECK_FALSE(none.found());
+  CHECK_FALSE(none.gone());
+  ::close(served);
+  ::close(lst);
 }

@@ -1,6 +1,7 @@
 // Tokenizer against llama.cpp's vocabulary test vectors (../shared/vocab) and the HF references of the
 // shakespeare models: every case must give exactly the reference ids.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/gguf.h"
+#include "formats/sentencepiece.h"
 #include "runtime/tokenizer.h"
 #include "tests/test_util.h"
 
@@ -147,4 +149,54 @@ TEST_CASE("tokenizer: shakespeare models match HF prompt ids and greedy text", "
     CHECK(tok->eos_id() == 1);
     CHECK(tok->is_eog(1));
   }
+}
+
+namespace {
+
+// A SentencePiece ModelProto holding the pieces, scores and types of a GGUF SPM vocabulary (what llama.cpp's
+// converter read from the original tokenizer.model), written with the formats/ writer.
+unicorn::SpmModel spm_from_gguf(const unicorn::Metadata& md) {
+  unicorn::SpmModel m;
+  const auto& toks = md.get("tokenizer.ggml.tokens").as_array().items;
+  const auto& scores = md.get("tokenizer.ggml.scores").as_array().items;
+  const auto& types = md.get("tokenizer.ggml.token_type").as_array().items;
+  for (size_t i = 0; i < toks.size(); ++i)
+    m.pieces.push_back({toks[i].as_string(), static_cast<float>(scores[i].as_double()), static_cast<int32_t>(types[i].as_int())});
+  m.model_type = unicorn::SpmModel::kBpe;  // Llama 2's tokenizer.model is a BPE model with byte fallback
+  m.byte_fallback = true;
+  m.unk_id = static_cast<int32_t>(md.get_int("tokenizer.ggml.unknown_token_id"));
+  m.bos_id = static_cast<int32_t>(md.get_int("tokenizer.ggml.bos_token_id"));
+  m.eos_id = static_cast<int32_t>(md.get_int("tokenizer.ggml.eos_token_id"));
+  const unicorn::MetaValue* prefix = md.find("tokenizer.ggml.add_space_prefix");
+  m.add_dummy_prefix = prefix == nullptr || prefix->as_bool();
+  m.normalizer_name = "identity";
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer vectors: llama-spm through a SentencePiece tokenizer.model", "[tokenizer]") {
+  const std::string base = unicorn::test::shared_path("vocab/ggml-vocab-llama-spm.gguf");
+  if (base.empty()) UNICORN_SKIP("../shared/vocab/ggml-vocab-llama-spm.gguf is absent");
+  const auto cases = read_cases(base + ".inp", base + ".out");
+  unicorn::GgufReader reader(base);
+  const unicorn::SpmModel spm = spm_from_gguf(reader.metadata());
+  const std::string dir = unicorn::test::temp_dir("spm-vocab");
+  unicorn::SentencePieceWriter::write(spm, dir + "/tokenizer.model");
+  // A directory with tokenizer.model and no tokenizer.json takes the tokenizer.model path.
+  const auto tok = unicorn::Tokenizer::load(dir);
+  CHECK(tok->vocab_size() == static_cast<int>(spm.pieces.size()));
+  CHECK(tok->bos_id() == spm.bos_id);
+  CHECK(tok->add_bos_default());
+  const int pass = run_cases(*tok, cases, /*parse_special=*/false, "llama-spm tokenizer.model", true);
+  CHECK(pass == static_cast<int>(cases.size()));
+  // The file itself also loads by name; a truncated copy fails naming the file and a field.
+  CHECK(unicorn::Tokenizer::load(dir + "/tokenizer.model")->vocab_size() == tok->vocab_size());
+  const std::string bytes = read_file(dir + "/tokenizer.model");
+  {
+    std::ofstream f(dir + "/tokenizer.model", std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  CHECK_THROWS_WITH(unicorn::Tokenizer::load(dir), Catch::Contains(dir + "/tokenizer.model") && Catch::Contains("pieces["));
+  std::filesystem::remove_all(dir);
 }
