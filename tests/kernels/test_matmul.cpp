@@ -14,12 +14,14 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "base/half.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_job.h"
 #include "quant/quant.h"
 #include "tests/test_util.h"
 
@@ -135,7 +137,8 @@ TEST_CASE("matmul matches matmul_reference for every weight type, odd sizes, tok
     std::mt19937 rng(1234);
     for (DType type : kAllTypes) {
       const Matrix m = random_matrix(type, 37, odd_cols(type), rng);
-      for (int64_t n_tokens : {1, 3, 17}) {
+      // 1 (decode), every partial tile of the AVX2 (4) and AVX-512 (8) kernels, and several full tiles.
+      for (int64_t n_tokens : {1, 3, 6, 17}) {
         const auto x = random_activations(n_tokens, m.cols, rng);
         INFO(hwy::TargetName(target) << " " << dtype_name(type) << " n_tokens=" << n_tokens);
         check_against_reference(m, x, n_tokens, nullptr);
@@ -144,6 +147,21 @@ TEST_CASE("matmul matches matmul_reference for every weight type, odd sizes, tok
     }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST_CASE("matmul compiles the AVX-512 VNNI kernels and runs them where the CPU has them", "[kernels][matmul]") {
+  // The test above checks every compiled target; this one makes sure the VNNI target is among them (Highway 1.0.3
+  // leaves AVX3_DL out unless asked) and that dispatch picks it on a CPU that supports it.
+#if HWY_ARCH_X86
+  CHECK((HWY_TARGETS & HWY_AVX3_DL) != 0);
+  if ((hwy::SupportedTargets() & HWY_AVX3_DL) != 0) {
+    CHECK(std::string(detail::matmul_target_name()) == "AVX3_DL");
+  } else {
+    WARN("this CPU lacks AVX-512 VNNI: the AVX3_DL kernels are compiled but not run here");
+  }
+#else
+  SUCCEED("not x86");
+#endif
 }
 
 TEST_CASE("matmul with many rows per thread crosses the prefill row blocks", "[kernels][matmul]") {
