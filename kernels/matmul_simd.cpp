@@ -6,7 +6,7 @@
 //
 // On AVX3_DL (AVX-512 with VNNI: Intel Ice Lake and later, AMD Zen 4/5) the K-quants use 512-bit kernels with
 // vpdpwssd (i16 x i16 pair sums accumulated into i32 in one instruction) after vpmaddubsw, which halves the
-// instructions per weight of the AVX2 kernels; decode on 2 cores is bound by those instructions, not by DRAM.
+// instructions per weight of the AVX2 kernels, and Q8_0/Q4_0 use 256-bit vpdpbusd; decode on 2 cores is bound by those instructions, not by DRAM.
 // Highway 1.0.3 compiles AVX3_DL only when asked (HWY_WANT_AVX3_DL in hwy_targets.h) and its target string lacks
 // avx512vnni, which we add with a pragma for that target only; CPUs without it never run that code.
 //
@@ -331,7 +331,7 @@ HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
 
 #if defined(UNICORN_VNNI512)
 // ---------------------------------------------------------------------------------------------------------
-// Quantized K-quant weights with AVX-512 VNNI: 64 weights per zmm. Per 64 weights and token: vpmaddubsw (u8 weight
+// Quantized weights with AVX-512 VNNI. K-quants: 64 weights per zmm. Per 64 weights and token: vpmaddubsw (u8 weight
 // x i8 activation -> i16 pair sums, at most 2 * 63 * 127 < 2^15) and vpdpwssd (i16 pair sums x i16 sub-block
 // scale, added into the i32 accumulator).
 
@@ -346,6 +346,42 @@ HWY_INLINE __m512i SplitEpi16(int16_t a, int16_t b) {
   return _mm512_inserti64x4(_mm512_set1_epi16(a), _mm256_set1_epi16(b), 1);
 }
 constexpr int kTernaryAndOr = 0xEA;  // vpternlog immediate for (a & b) | c
+
+// Q8_0 / Q4_0 (32-weight blocks, one scale each) with 256-bit vpdpbusd: |w| (u8) times x carrying w's sign,
+// summed 4 at a time into i32 in one instruction (AVX-512 has no vpsignb; a mask from the sign bits negates x).
+template <int T, bool kQ4>
+HWY_INLINE void DotQ32Vnni(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                           float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i wv;
+    float dw;
+    if constexpr (kQ4) {
+      const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
+      if (b % 2 == 0) PrefetchAhead<64>(blk);
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
+      wv = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4), eight);
+      dw = Fp16(blk->d);
+    } else {
+      const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
+      PrefetchAhead<34>(blk);
+      wv = LoadU256(blk->qs);
+      dw = Fp16(blk->d);
+    }
+    const __mmask32 negative = _mm256_movepi8_mask(wv);
+    const __m256i aw = _mm256_abs_epi8(wv);  // -128 becomes 128, exact as u8
+    for (int t = 0; t < T; ++t) {
+      const __m256i xv = LoadU256(xq[t] + b * 32);
+      const __m256i sx = _mm256_mask_sub_epi8(xv, negative, _mm256_setzero_si256(), xv);
+      const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[t][b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
+}
 
 // Q4_K (kQ5 = false) / Q5_K (kQ5 = true), same algebra as DotQ45K. Chunk c (32 bytes of nibbles) is broadcast
 // to both 256-bit halves and shifted by 0 / 4 bits per half, giving elements 64c..64c+63 in order, so one
@@ -512,13 +548,13 @@ HWY_INLINE void RowsTile(const MatmulJob& job, int64_t r0, int64_t r1, int64_t t
       default:
 #if defined(UNICORN_INT8_DOT)
         switch (job.dtype) {
+#if defined(UNICORN_VNNI512)
           case DType::Q4_0:
-            DotQ32<T, true>(row, cols / 32, xq, xd, out);
+            DotQ32Vnni<T, true>(row, cols / 32, xq, xd, out);
             break;
           case DType::Q8_0:
-            DotQ32<T, false>(row, cols / 32, xq, xd, out);
+            DotQ32Vnni<T, false>(row, cols / 32, xq, xd, out);
             break;
-#if defined(UNICORN_VNNI512)
           case DType::Q4_K:
             DotQ45KVnni<T, false>(row, cols / 256, xq, xd, bs, out);
             break;
@@ -529,6 +565,12 @@ HWY_INLINE void RowsTile(const MatmulJob& job, int64_t r0, int64_t r1, int64_t t
             DotQ6KVnni<T>(row, cols / 256, xq, xd, bs, out);
             break;
 #else
+          case DType::Q4_0:
+            DotQ32<T, true>(row, cols / 32, xq, xd, out);
+            break;
+          case DType::Q8_0:
+            DotQ32<T, false>(row, cols / 32, xq, xd, out);
+            break;
           case DType::Q4_K:
             DotQ45K<T, false>(row, cols / 256, xq, xd, bs, out);
             break;

@@ -309,11 +309,8 @@ void CpuModel::attention(int l, const float* in, int n, int pos, float* out) {
   const bool sliding = cfg_.layer_sliding[l];
   const RopeTable& rope = sliding ? rope_local_ : rope_global_;
   const bool owns_kv = cfg_.kv_source[l] == l;
-  matmul(L.wq, in, n, q_.data());
-  if (owns_kv) {
-    matmul(L.wk, in, n, k_.data());
-    matmul(L.wv, in, n, v_.data());
-  }
+  const kernels::MatmulOutput qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
+  kernels::matmul_multi(std::span(qkv, owns_kv ? 3 : 1), in, n, pool_.get());
   const float* qn = L.q_norm.empty() ? nullptr : L.q_norm.data();
   const float* kn = L.k_norm.empty() ? nullptr : L.k_norm.data();
   const bool v_norm = cfg_.arch == ModelArch::Gemma3n;  // RMSNorm without a weight
@@ -389,8 +386,8 @@ void CpuModel::attend_one(const AttnJob& job, int thread, size_t index) {
 void CpuModel::mlp(int l, const float* in, int n, float* out) {
   const LayerWeights& L = w_.layers[l];
   const int64_t F = cfg_.ffn[l];
-  matmul(L.w_gate, in, n, gate_.data());
-  matmul(L.w_up, in, n, up_.data());
+  const kernels::MatmulOutput gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
+  kernels::matmul_multi(gate_up, in, n, pool_.get());
   const float mult = cfg_.sparsity_multiplier[l];
   if (std::isfinite(mult))
     for (int t = 0; t < n; ++t) gaussian_topk(gate_.data() + t * F, F, mult);
