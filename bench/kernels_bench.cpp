@@ -146,7 +146,10 @@ int main(int argc, char** argv) {
     else if (a == "--types") types = next();
     else if (a == "--targets") target_list = next();
     else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--tokens N] [--seconds S] [--types q4_k,q6_k,q8_0,f16] [--targets avx2,avx3_dl]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--threads N] [--tokens N] [--seconds S] [--types q4_k,q6_k,q8_0,f16]"
+                   " [--targets avx2,avx3_dl]\n",
+                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
@@ -174,52 +177,52 @@ int main(int argc, char** argv) {
   }
   if (targets.empty()) targets.push_back(0);
   for (int64_t target : targets) {
-  hwy::SetSupportedTargetsForTest(target);
-  std::printf("target %s, %d threads\n", kernels::detail::matmul_target_name(), threads);
-  // GB/s counts weight bytes only; GB/s and GFLOP/s are of the fastest call (wall time). cpu-GF/s divides by the
-  // call's least CPU time / threads instead: what the wall time would be with the cores to ourselves (calls of
-  // many ms get preempted on a shared machine, which only the wall time sees). clock() ticks are coarse (~1-10 ms),
-  // so cpu-GF/s shows "-" for short calls.
-  std::printf("%-6s %-9s %6s %6s %6s %10s %10s %9s %9s %9s\n", "type", "shape", "tokens", "rows", "cols", "best-us",
-              "mean-us", "GB/s", "GFLOP/s", "cpu-GF/s");
-  for (size_t pos = 0; pos <= types.size();) {
-    size_t comma = types.find(',', pos);
-    if (comma == std::string::npos) comma = types.size();
-    const std::string name = types.substr(pos, comma - pos);
-    pos = comma + 1;
-    if (name.empty()) continue;
-    const auto t = dtype_from_name(name);
-    if (!t || !kernels::matmul_supports(*t)) {
-      std::fprintf(stderr, "unknown or unsupported type %s\n", name.c_str());
-      return 2;
+    hwy::SetSupportedTargetsForTest(target);
+    std::printf("target %s, %d threads\n", kernels::detail::matmul_target_name(), threads);
+    // GB/s counts weight bytes only; GB/s and GFLOP/s are of the fastest call (wall time). cpu-GF/s divides by
+    // the call's least CPU time / threads instead: what the wall time would be with the cores to ourselves (calls
+    // of many ms get preempted on a shared machine, which only the wall time sees). clock() ticks are coarse
+    // (~1-10 ms), so cpu-GF/s shows "-" for short calls.
+    std::printf("%-6s %-9s %6s %6s %6s %10s %10s %9s %9s %9s\n", "type", "shape", "tokens", "rows", "cols", "best-us",
+                "mean-us", "GB/s", "GFLOP/s", "cpu-GF/s");
+    for (size_t pos = 0; pos <= types.size();) {
+      size_t comma = types.find(',', pos);
+      if (comma == std::string::npos) comma = types.size();
+      const std::string name = types.substr(pos, comma - pos);
+      pos = comma + 1;
+      if (name.empty()) continue;
+      const auto t = dtype_from_name(name);
+      if (!t || !kernels::matmul_supports(*t)) {
+        std::fprintf(stderr, "unknown or unsupported type %s\n", name.c_str());
+        return 2;
+      }
+      struct Shape {
+        const char* label;
+        int64_t tokens, rows, cols;
+      };
+      // "-L2" shapes keep the weights in the 512 KiB L2 and the calls short (< 1 ms): they show the kernel's
+      // compute speed, and short calls are rarely preempted on a busy machine, so their best time is clean.
+      const Shape shapes[] = {{"decode", 1, 8192, 2048},
+                              {"decode", 1, 2048, 8192},
+                              {"decode-L2", 1, 512, 2048},
+                              {"prefill", prefill_tokens, 8192, 2048},
+                              {"prefill", prefill_tokens, 2048, 8192},
+                              {"prefil-L2", 8, 512, 2048}};
+      for (const auto& s : shapes) {
+        const bool from_dram = s.tokens == 1 && s.rows * s.cols > 512 * 2048;
+        const Result r = time_matmul(*t, s.rows, s.cols, s.tokens, from_dram, pool, seconds, rng);
+        const double gbs = static_cast<double>(r.weight_bytes) / r.best_seconds / 1e9;
+        const double gflops = 2.0 * static_cast<double>(s.rows * s.cols * s.tokens) / r.best_seconds / 1e9;
+        const double flops = 2.0 * static_cast<double>(s.rows * s.cols * s.tokens);
+        char cpu_col[32] = "-";
+        if (r.best_cpu_seconds < 1e29 && r.best_cpu_seconds > 0.02)
+          std::snprintf(cpu_col, sizeof cpu_col, "%.2f", flops / (r.best_cpu_seconds / threads) / 1e9);
+        std::printf("%-6s %-9s %6lld %6lld %6lld %10.1f %10.1f %9.2f %9.2f %9s\n", name.c_str(), s.label,
+                    static_cast<long long>(s.tokens), static_cast<long long>(s.rows), static_cast<long long>(s.cols),
+                    r.best_seconds * 1e6, r.mean_seconds * 1e6, gbs, gflops, cpu_col);
+        std::fflush(stdout);
+      }
     }
-    struct Shape {
-      const char* label;
-      int64_t tokens, rows, cols;
-    };
-    // "-L2" shapes keep the weights in the 512 KiB L2 and the calls short (< 1 ms): they show the kernel's compute
-    // speed, and short calls are rarely preempted on a busy machine, so their best time is clean.
-    const Shape shapes[] = {{"decode", 1, 8192, 2048},
-                            {"decode", 1, 2048, 8192},
-                            {"decode-L2", 1, 512, 2048},
-                            {"prefill", prefill_tokens, 8192, 2048},
-                            {"prefill", prefill_tokens, 2048, 8192},
-                            {"prefil-L2", 8, 512, 2048}};
-    for (const auto& s : shapes) {
-      const bool from_dram = s.tokens == 1 && s.rows * s.cols > 512 * 2048;
-      const Result r = time_matmul(*t, s.rows, s.cols, s.tokens, from_dram, pool, seconds, rng);
-      const double gbs = static_cast<double>(r.weight_bytes) / r.best_seconds / 1e9;
-      const double gflops = 2.0 * static_cast<double>(s.rows * s.cols * s.tokens) / r.best_seconds / 1e9;
-      const double flops = 2.0 * static_cast<double>(s.rows * s.cols * s.tokens);
-      char cpu_col[32] = "-";
-      if (r.best_cpu_seconds < 1e29 && r.best_cpu_seconds > 0.02)
-        std::snprintf(cpu_col, sizeof cpu_col, "%.2f", flops / (r.best_cpu_seconds / threads) / 1e9);
-      std::printf("%-6s %-9s %6lld %6lld %6lld %10.1f %10.1f %9.2f %9.2f %9s\n", name.c_str(), s.label,
-                  static_cast<long long>(s.tokens), static_cast<long long>(s.rows), static_cast<long long>(s.cols),
-                  r.best_seconds * 1e6, r.mean_seconds * 1e6, gbs, gflops, cpu_col);
-      std::fflush(stdout);
-    }
-  }
   }
   hwy::SetSupportedTargetsForTest(0);
   return 0;

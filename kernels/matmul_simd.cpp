@@ -6,7 +6,8 @@
 //
 // On AVX3_DL (AVX-512 with VNNI: Intel Ice Lake and later, AMD Zen 4/5) the K-quants use 512-bit kernels with
 // vpdpwssd (i16 x i16 pair sums accumulated into i32 in one instruction) after vpmaddubsw, which halves the
-// instructions per weight of the AVX2 kernels, and Q8_0/Q4_0 use 256-bit vpdpbusd; decode on 2 cores is bound by those instructions, not by DRAM.
+// instructions per weight of the AVX2 kernels, and Q8_0/Q4_0 use 256-bit vpdpbusd. Prefill is bound by these
+// instructions; so is decode on few cores wherever the row kernels run slower than DRAM delivers.
 // Highway 1.0.3 compiles AVX3_DL only when asked (HWY_WANT_AVX3_DL in hwy_targets.h) and its target string lacks
 // avx512vnni, which we add with a pragma for that target only; CPUs without it never run that code.
 //
@@ -444,11 +445,14 @@ HWY_INLINE void DotQ45KVnni(const uint8_t* row, int64_t nb, const int8_t* const*
         sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sc);
       }
     }
+    // (d * sums - dmin * min sums) * dx per token: d and dmin are broadcast once per block, dx is a broadcast
+    // load; at 8 tokens this epilogue costs as much as the dot products, so it is kept to 5 vector ops.
+    const __m512 dv = _mm512_set1_ps(d), dminv = _mm512_set1_ps(dmin);
     for (int t = 0; t < T; ++t) {
-      const float dx = xd[t][b];
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * dx), acc[t]);
       const __m256i summ = _mm256_madd_epi16(mins, LoadU256(bsums[t] + b * 16));
-      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(summ)), _mm512_set1_ps(dmin * dx), acc[t]);
+      const __m512 f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(summ)), dminv,
+                                        _mm512_mul_ps(_mm512_cvtepi32_ps(sumi[t]), dv));
+      acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(xd[t][b]), acc[t]);
     }
   }
   for (int t = 0; t < T; ++t) out[t] = HSum512(acc[t]);
@@ -479,7 +483,8 @@ HWY_INLINE void DotQ6KVnni(const uint8_t* row, int64_t nb, const int8_t* const* 
     const float d = Fp16(blk->d);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
     const __m512i sc512 = _mm512_zextsi256_si512(sc16);
-    const __m512i off_scale = _mm512_zextsi256_si512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5)));
+    const __m512i off_scale =
+        _mm512_zextsi256_si512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5)));
     __m512i sumi[T];
     for (int t = 0; t < T; ++t)
       sumi[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(LoadU256(bsums[t] + b * 16)),
@@ -487,8 +492,8 @@ HWY_INLINE void DotQ6KVnni(const uint8_t* row, int64_t nb, const int8_t* const* 
     for (int h = 0; h < 2; ++h) {
       const __m512i ql = LoadU512(blk->ql + 64 * h);
       const __m512i qh = _mm512_broadcast_i64x4(LoadU256(blk->qh + 32 * h));
-      const __m512i q0 =
-          _mm512_ternarylogic_epi32(ql, m4, _mm512_and_si512(_mm512_sllv_epi16(qh, low_bits_shift), m30), kTernaryAndOr);
+      const __m512i q0 = _mm512_ternarylogic_epi32(ql, m4, _mm512_and_si512(_mm512_sllv_epi16(qh, low_bits_shift), m30),
+                                                   kTernaryAndOr);
       const __m512i q1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m4,
                                                    _mm512_and_si512(_mm512_srlv_epi16(qh, high_bits_shift), m30),
                                                    kTernaryAndOr);
@@ -500,8 +505,9 @@ HWY_INLINE void DotQ6KVnni(const uint8_t* row, int64_t nb, const int8_t* const* 
         sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q1, LoadU512(xp + 64)), s1);
       }
     }
+    const __m512 dv = _mm512_set1_ps(d);
     for (int t = 0; t < T; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * xd[t][b]), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sumi[t]), dv), _mm512_set1_ps(xd[t][b]), acc[t]);
   }
   for (int t = 0; t < T; ++t) out[t] = HSum512(acc[t]);
 }

@@ -191,7 +191,8 @@ TEST_CASE("matmul_multi gives exactly matmul's results for fused q/k/v and gate/
                                                 {DType::Q4_0, DType::Q8_0, DType::BF16, DType::Q6_K, DType::F32}};
   for (const auto& set : sets) {
     std::vector<Matrix> ms;
-    for (size_t i = 0; i < set.size(); ++i) ms.push_back(random_matrix(set[i], 29 + 40 * static_cast<int64_t>(i), 512, rng));
+    for (size_t i = 0; i < set.size(); ++i)
+      ms.push_back(random_matrix(set[i], 29 + 40 * static_cast<int64_t>(i), 512, rng));
     for (int64_t n_tokens : {1, 5, 9}) {
       const auto x = random_activations(n_tokens, 512, rng);
       for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2, &pool3}) {
