@@ -1,5 +1,6 @@
 #include "base/thread_pool.h"
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -7,16 +8,43 @@
 
 namespace unicorn {
 
+namespace {
+
+// How long a waiting thread spins before it sleeps: longer than the gap between the matmuls of one decode step
+// (norms, RoPE: a few microseconds), much shorter than a human-visible pause, so an idle pool costs no CPU.
+constexpr auto kSpinFor = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until value != old (or kSpinFor passes), then sleeps in atomic::wait until it changes.
+template <typename T>
+void wait_for_change(const std::atomic<T>& value, T old) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; value.load(std::memory_order_acquire) == old; ++i) {
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > kSpinFor) {
+      value.wait(old, std::memory_order_acquire);
+      return;  // wait returns only once the value differs from old
+    }
+  }
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_start_.notify_all();
+  stop_.store(true, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -29,25 +57,19 @@ void ThreadPool::run_chunk(int index) {
   try {
     (*job_)(index, begin, end);
   } catch (...) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(error_mu_);
     if (!error_) error_ = std::current_exception();
   }
 }
 
 void ThreadPool::worker(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-    }
+    wait_for_change(generation_, seen);
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load(std::memory_order_relaxed)) return;
     run_chunk(index);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) cv_done_.notify_one();
-    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 
@@ -57,24 +79,17 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(int, size_t, si
     fn(0, 0, n);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    pending_ = n_threads_ - 1;
-    error_ = nullptr;
-    ++generation_;
-  }
-  cv_start_.notify_all();
+  job_ = &fn;
+  job_n_ = n;
+  error_ = nullptr;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();  // no syscall unless a worker is asleep
   run_chunk(0);
-  std::exception_ptr err;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_done_.wait(lock, [&] { return pending_ == 0; });
-    job_ = nullptr;
-    err = std::exchange(error_, nullptr);
-  }
-  if (err) std::rethrow_exception(err);
+  for (int left = pending_.load(std::memory_order_acquire); left != 0; left = pending_.load(std::memory_order_acquire))
+    wait_for_change(pending_, left);
+  job_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 int physical_core_count() {

@@ -1,6 +1,7 @@
 #pragma once
 // Matrix-vector / matrix-matrix products of a stored weight matrix with float activations, on the CPU.
 #include <cstdint>
+#include <span>
 
 #include "base/dtype.h"
 #include "base/thread_pool.h"
@@ -35,6 +36,17 @@ bool matmul_supports(DType t);
 // or shapes. Not reentrant per pool (ThreadPool::parallel_for is not).
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
+
+// One weight matrix and where its product goes; non-owning.
+struct MatmulOutput {
+  WeightMatrix w;
+  float* y = nullptr;  // [n_tokens, w.rows]
+};
+
+// matmul for several weight matrices that share the input x (same cols), e.g. the q/k/v or gate/up projections
+// of a layer: x is quantized once and all rows of all matrices are split over the pool in one parallel_for
+// (one wake-up instead of one per matrix), balanced by weight bytes. Same results and bound as matmul.
+void matmul_multi(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool* pool);
 
 // Plain scalar version: dequantizes each weight row to float with quant::dequantize_row and sums in double.
 // Slow; kept as the reference the tests compare matmul against.

@@ -4,8 +4,15 @@
 // nibbles (vpmaddubsw + vpmaddwd, i.e. u8 x i8 -> i32), written with intrinsics because Highway 1.0.3 has no
 // u8 x i8 multiply-add; other targets dequantize a weight row to float and use the float path.
 //
-// Tiling: a kernel call computes one weight row against T <= 4 tokens, so each weight block is loaded and
-// unpacked once per T tokens; prefill walks row blocks that fit in L2 and, inside, token tiles of 4.
+// On AVX3_DL (AVX-512 with VNNI: Intel Ice Lake and later, AMD Zen 4/5) the K-quants use 512-bit kernels with
+// vpdpwssd (i16 x i16 pair sums accumulated into i32 in one instruction) after vpmaddubsw, which halves the
+// instructions per weight of the AVX2 kernels, and Q8_0/Q4_0 use 256-bit vpdpbusd. Prefill is bound by these
+// instructions; so is decode on few cores wherever the row kernels run slower than DRAM delivers.
+// Highway 1.0.3 compiles AVX3_DL only when asked (HWY_WANT_AVX3_DL in hwy_targets.h) and its target string lacks
+// avx512vnni, which we add with a pragma for that target only; CPUs without it never run that code.
+//
+// Tiling: a kernel call computes one weight row against T <= kMaxTile tokens, so each weight block is loaded and
+// unpacked once per T tokens; prefill walks row blocks that fit in L2 and, inside, token tiles of kMaxTile.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_simd.cpp"
 #include "kernels/hwy_targets.h"  // must precede the Highway headers
@@ -27,11 +34,23 @@
 #endif
 
 HWY_BEFORE_NAMESPACE();
+#undef UNICORN_VNNI512  // foreach_target re-includes this file once per target
+#if HWY_ARCH_X86 && HWY_TARGET == HWY_AVX3_DL
+#define UNICORN_VNNI512 1
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+#endif
 namespace unicorn::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using detail::MatmulJob;
 
-constexpr int kMaxTile = 4;  // tokens per weight-row pass
+// Tokens per weight-row pass. The 512-bit kernels keep 2 zmm accumulators per token, so 8 tokens still fit the 32
+// registers; the AVX2 kernels have 16 ymm registers and stop at 4.
+#if defined(UNICORN_VNNI512)
+constexpr int kMaxTile = 8;
+#else
+constexpr int kMaxTile = 4;
+#endif
 
 // ---------------------------------------------------------------------------------------------------------
 // Float weights: F32, F16, BF16.
@@ -168,7 +187,7 @@ HWY_INLINE void DotQ32(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
 //   mn0..3 = s4..7 & 63             mn4..7 = (s8..11 >> 4) | ((s4..7 >> 6) << 4)
 // computed in vector registers (a scalar unpack costs ~20 instructions and a store-forwarding stall).
 // Reads 16 bytes at s: the 12 scale bytes and 4 bytes of what follows them in the block (ignored).
-HWY_INLINE __m256i UnpackKScales(const uint8_t* s) {
+HWY_INLINE __m128i UnpackKScales128(const uint8_t* s) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
   // Groups [s0..3, s8..11, s4..7, s8..11] -> low parts; [0, s0..3, 0, s4..7] -> high bits.
   const __m128i lo_src = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));
@@ -177,8 +196,9 @@ HWY_INLINE __m256i UnpackKScales(const uint8_t* s) {
                                    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
   // (b >> 6) << 4 per byte == (b & 0xC0) >> 2, which never crosses a byte inside a 32-bit shift.
   const __m128i hi = _mm_srli_epi32(_mm_and_si128(hi_src, _mm_set1_epi8(static_cast<char>(0xC0))), 2);
-  return _mm256_broadcastsi128_si256(_mm_or_si128(lo, hi));
+  return _mm_or_si128(lo, hi);
 }
+HWY_INLINE __m256i UnpackKScales(const uint8_t* s) { return _mm256_broadcastsi128_si256(UnpackKScales128(s)); }
 
 // Shuffle mask: i16 lanes all = byte j of a 128-bit half, zero-extended.
 HWY_INLINE __m256i BroadcastByteMask(int j) { return _mm256_set1_epi16(static_cast<int16_t>(j | 0x8000)); }
@@ -309,6 +329,189 @@ HWY_INLINE void DotQ6K(const uint8_t* row, int64_t nb, const int8_t* const* xq, 
   for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
 }
 
+
+#if defined(UNICORN_VNNI512)
+// ---------------------------------------------------------------------------------------------------------
+// Quantized weights with AVX-512 VNNI. K-quants: 64 weights per zmm. Per 64 weights and token: vpmaddubsw (u8 weight
+// x i8 activation -> i16 pair sums, at most 2 * 63 * 127 < 2^15) and vpdpwssd (i16 pair sums x i16 sub-block
+// scale, added into the i32 accumulator).
+
+HWY_INLINE float HSum512(__m512 v) {
+  // Halves by shuffle, not _mm512_extract*, whose GCC 12 headers trip -Wuninitialized.
+  const __m512 s = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return HSum(_mm512_castps512_ps256(s));
+}
+HWY_INLINE __m512i LoadU512(const void* p) { return _mm512_loadu_si512(p); }
+// i16 lanes 0..15 = a, 16..31 = b.
+HWY_INLINE __m512i SplitEpi16(int16_t a, int16_t b) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(a), _mm256_set1_epi16(b), 1);
+}
+constexpr int kTernaryAndOr = 0xEA;  // vpternlog immediate for (a & b) | c
+
+// Q8_0 / Q4_0 (32-weight blocks, one scale each) with 256-bit vpdpbusd: |w| (u8) times x carrying w's sign,
+// summed 4 at a time into i32 in one instruction (AVX-512 has no vpsignb; a mask from the sign bits negates x).
+template <int T, bool kQ4>
+HWY_INLINE void DotQ32Vnni(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                           float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i wv;
+    float dw;
+    if constexpr (kQ4) {
+      const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
+      if (b % 2 == 0) PrefetchAhead<64>(blk);
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
+      wv = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4), eight);
+      dw = Fp16(blk->d);
+    } else {
+      const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
+      PrefetchAhead<34>(blk);
+      wv = LoadU256(blk->qs);
+      dw = Fp16(blk->d);
+    }
+    const __mmask32 negative = _mm256_movepi8_mask(wv);
+    const __m256i aw = _mm256_abs_epi8(wv);  // -128 becomes 128, exact as u8
+    for (int t = 0; t < T; ++t) {
+      const __m256i xv = LoadU256(xq[t] + b * 32);
+      const __m256i sx = _mm256_mask_sub_epi8(xv, negative, _mm256_setzero_si256(), xv);
+      const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[t][b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum(acc[t]);
+}
+
+// Q4_K (kQ5 = false) / Q5_K (kQ5 = true), same algebra as DotQ45K. Chunk c (32 bytes of nibbles) is broadcast
+// to both 256-bit halves and shifted by 0 / 4 bits per half, giving elements 64c..64c+63 in order, so one
+// contiguous zmm of activations pairs with it.
+template <int T, bool kQ5>
+HWY_INLINE void DotQ45KVnni(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                            const int16_t* const* bsums, float* out) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
+  const __m512i nibble_shift = SplitEpi16(0, 4);
+  // Scale i16 lanes per chunk: sub-block 2c for the low half, 2c + 1 for the high half.
+  __m512i scale_idx[4], high_bit_shift[4];
+  for (int c = 0; c < 4; ++c) {
+    scale_idx[c] = SplitEpi16(static_cast<int16_t>(2 * c), static_cast<int16_t>(2 * c + 1));
+    high_bit_shift[c] = SplitEpi16(static_cast<int16_t>(2 * c), static_cast<int16_t>(2 * c + 1));
+  }
+  // Min j (i16 lane 8 + j of the unpacked scales) into lanes 2j, 2j + 1, to pair with the 16 bsums.
+  const __m256i min_idx = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* qs;
+    const uint8_t* scales;
+    uint16_t d16, dmin16;
+    __m512i hbits = _mm512_setzero_si512();
+    if constexpr (kQ5) {
+      const auto* blk = reinterpret_cast<const quant::BlockQ5_K*>(row) + b;
+      PrefetchAhead<sizeof(quant::BlockQ5_K)>(blk);
+      qs = blk->qs;
+      scales = blk->scales;
+      d16 = blk->d;
+      dmin16 = blk->dmin;
+      hbits = _mm512_broadcast_i64x4(LoadU256(blk->qh));
+    } else {
+      const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b;
+      PrefetchAhead<sizeof(quant::BlockQ4_K)>(blk);
+      qs = blk->qs;
+      scales = blk->scales;
+      d16 = blk->d;
+      dmin16 = blk->dmin;
+    }
+    const float d = Fp16(d16), dmin = Fp16(dmin16);
+    const __m256i sm16 = _mm256_cvtepu8_epi16(UnpackKScales128(scales));  // [sc0..7, mn0..7] as i16
+    const __m512i sm512 = _mm512_zextsi256_si512(sm16);
+    const __m256i mins = _mm256_permutexvar_epi16(min_idx, sm16);
+    __m512i sumi[T];
+    for (int t = 0; t < T; ++t) sumi[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i q = _mm512_broadcast_i64x4(LoadU256(qs + 32 * c));
+      __m512i w = _mm512_and_si512(_mm512_srlv_epi16(q, nibble_shift), m4);
+      if constexpr (kQ5) {
+        // Bit 2c (low half) / 2c + 1 (high half) of each qh byte, moved to bit 4. Shifting 16-bit lanes by < 8
+        // keeps each byte's bit 0 its own.
+        const __m512i h = _mm512_slli_epi16(_mm512_srlv_epi16(hbits, high_bit_shift[c]), 4);
+        w = _mm512_ternarylogic_epi32(h, bit4, w, kTernaryAndOr);
+      }
+      const __m512i sc = _mm512_permutexvar_epi16(scale_idx[c], sm512);
+      for (int t = 0; t < T; ++t) {
+        const __m512i p = _mm512_maddubs_epi16(w, LoadU512(xq[t] + b * 256 + c * 64));
+        sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sc);
+      }
+    }
+    // (d * sums - dmin * min sums) * dx per token: d and dmin are broadcast once per block, dx is a broadcast
+    // load; at 8 tokens this epilogue costs as much as the dot products, so it is kept to 5 vector ops.
+    const __m512 dv = _mm512_set1_ps(d), dminv = _mm512_set1_ps(dmin);
+    for (int t = 0; t < T; ++t) {
+      const __m256i summ = _mm256_madd_epi16(mins, LoadU256(bsums[t] + b * 16));
+      const __m512 f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(summ)), dminv,
+                                        _mm512_mul_ps(_mm512_cvtepi32_ps(sumi[t]), dv));
+      acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(xd[t][b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum512(acc[t]);
+}
+
+// Q6_K, same algebra as DotQ6K. Half h: one zmm of ql gives elements 128h + 0..63 (low nibbles) and
+// 128h + 64..127 (high nibbles); the two high bits come from qh broadcast to both 256-bit halves and shifted per
+// half. The -32 offset starts each block's accumulator: -32 * sum_g scale[g] * bsum[g].
+template <int T>
+HWY_INLINE void DotQ6KVnni(const uint8_t* row, int64_t nb, const int8_t* const* xq, const float* const* xd,
+                           const int16_t* const* bsums, float* out) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i m30 = _mm512_set1_epi8(0x30);
+  const __m512i low_bits_shift = SplitEpi16(4, 2);   // qh bits 0-1 / 2-3 to bits 4-5 (left shift)
+  const __m512i high_bits_shift = SplitEpi16(0, 2);  // qh bits 4-5 / 6-7 to bits 4-5 (right shift)
+  // Scale i16 lanes for the 64 elements 64k..64k+63 of the block: 8 lanes (16 elements) per sub-block 4k + i.
+  __m512i scale_idx[4];
+  for (int k = 0; k < 4; ++k) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * k + i / 8);
+    scale_idx[k] = _mm512_load_si512(idx);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + b;
+    PrefetchAhead<sizeof(quant::BlockQ6_K)>(blk);
+    const float d = Fp16(blk->d);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
+    const __m512i sc512 = _mm512_zextsi256_si512(sc16);
+    const __m512i off_scale =
+        _mm512_zextsi256_si512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5)));
+    __m512i sumi[T];
+    for (int t = 0; t < T; ++t)
+      sumi[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(LoadU256(bsums[t] + b * 16)),
+                                    off_scale);
+    for (int h = 0; h < 2; ++h) {
+      const __m512i ql = LoadU512(blk->ql + 64 * h);
+      const __m512i qh = _mm512_broadcast_i64x4(LoadU256(blk->qh + 32 * h));
+      const __m512i q0 = _mm512_ternarylogic_epi32(ql, m4, _mm512_and_si512(_mm512_sllv_epi16(qh, low_bits_shift), m30),
+                                                   kTernaryAndOr);
+      const __m512i q1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), m4,
+                                                   _mm512_and_si512(_mm512_srlv_epi16(qh, high_bits_shift), m30),
+                                                   kTernaryAndOr);
+      const __m512i s0 = _mm512_permutexvar_epi16(scale_idx[2 * h], sc512);
+      const __m512i s1 = _mm512_permutexvar_epi16(scale_idx[2 * h + 1], sc512);
+      for (int t = 0; t < T; ++t) {
+        const int8_t* xp = xq[t] + b * 256 + h * 128;
+        sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q0, LoadU512(xp)), s0);
+        sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q1, LoadU512(xp + 64)), s1);
+      }
+    }
+    const __m512 dv = _mm512_set1_ps(d);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sumi[t]), dv), _mm512_set1_ps(xd[t][b]), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) out[t] = HSum512(acc[t]);
+}
+#endif  // UNICORN_VNNI512
 #endif  // HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 
 // ---------------------------------------------------------------------------------------------------------
@@ -351,6 +554,23 @@ HWY_INLINE void RowsTile(const MatmulJob& job, int64_t r0, int64_t r1, int64_t t
       default:
 #if defined(UNICORN_INT8_DOT)
         switch (job.dtype) {
+#if defined(UNICORN_VNNI512)
+          case DType::Q4_0:
+            DotQ32Vnni<T, true>(row, cols / 32, xq, xd, out);
+            break;
+          case DType::Q8_0:
+            DotQ32Vnni<T, false>(row, cols / 32, xq, xd, out);
+            break;
+          case DType::Q4_K:
+            DotQ45KVnni<T, false>(row, cols / 256, xq, xd, bs, out);
+            break;
+          case DType::Q5_K:
+            DotQ45KVnni<T, true>(row, cols / 256, xq, xd, bs, out);
+            break;
+          case DType::Q6_K:
+            DotQ6KVnni<T>(row, cols / 256, xq, xd, bs, out);
+            break;
+#else
           case DType::Q4_0:
             DotQ32<T, true>(row, cols / 32, xq, xd, out);
             break;
@@ -366,6 +586,7 @@ HWY_INLINE void RowsTile(const MatmulJob& job, int64_t r0, int64_t r1, int64_t t
           case DType::Q6_K:
             DotQ6K<T>(row, cols / 256, xq, xd, bs, out);
             break;
+#endif
           default:
             break;  // rejected by matmul() before dispatch
         }
@@ -389,6 +610,20 @@ void MatmulRowsImpl(const MatmulJob& job, int64_t r0, int64_t r1) {
     int64_t t = 0;
     for (; t + kMaxTile <= job.n_tokens; t += kMaxTile) RowsTile<kMaxTile>(job, rb, re, t);
     switch (job.n_tokens - t) {
+#if defined(UNICORN_VNNI512)
+      case 7:
+        RowsTile<7>(job, rb, re, t);
+        break;
+      case 6:
+        RowsTile<6>(job, rb, re, t);
+        break;
+      case 5:
+        RowsTile<5>(job, rb, re, t);
+        break;
+      case 4:
+        RowsTile<4>(job, rb, re, t);
+        break;
+#endif
       case 3:
         RowsTile<3>(job, rb, re, t);
         break;
@@ -455,6 +690,9 @@ void QuantizeActivationsImpl(const MatmulJob& job, int8_t* xq, float* xd, int16_
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace unicorn::kernels::HWY_NAMESPACE
+#if defined(UNICORN_VNNI512)
+#pragma GCC pop_options
+#endif
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE

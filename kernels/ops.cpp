@@ -145,6 +145,51 @@ void ScaleImpl(float* x, int64_t n, float s) {
   const auto vs = hn::Set(df, s);
   Map1(x, n, x, [&](DF, auto v) { return hn::Mul(v, vs); });
 }
+void DotRowsImpl(const float* q, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = DotImpl(q, rows + j * stride, n);
+}
+
+// The same per-element MulAdd sequence as n_rows AxpyImpl calls (vector body, and the tail through a padded
+// vector like Map2), but each 4-vector strip of y stays in registers while all rows are added to it.
+void AxpyRowsImpl(const float* a, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  const DF df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  int64_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    auto y0 = hn::LoadU(df, y + i), y1 = hn::LoadU(df, y + i + N);
+    auto y2 = hn::LoadU(df, y + i + 2 * N), y3 = hn::LoadU(df, y + i + 3 * N);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const float* x = rows + j * stride + i;
+      const auto va = hn::Set(df, a[j]);
+      y0 = hn::MulAdd(va, hn::LoadU(df, x), y0);
+      y1 = hn::MulAdd(va, hn::LoadU(df, x + N), y1);
+      y2 = hn::MulAdd(va, hn::LoadU(df, x + 2 * N), y2);
+      y3 = hn::MulAdd(va, hn::LoadU(df, x + 3 * N), y3);
+    }
+    hn::StoreU(y0, df, y + i);
+    hn::StoreU(y1, df, y + i + N);
+    hn::StoreU(y2, df, y + i + 2 * N);
+    hn::StoreU(y3, df, y + i + 3 * N);
+  }
+  for (; i + N <= n; i += N) {
+    auto yv = hn::LoadU(df, y + i);
+    for (int64_t j = 0; j < n_rows; ++j) yv = hn::MulAdd(hn::Set(df, a[j]), hn::LoadU(df, rows + j * stride + i), yv);
+    hn::StoreU(yv, df, y + i);
+  }
+  if (i < n) {
+    alignas(64) float by[HWY_MAX_BYTES / sizeof(float)] = {};
+    alignas(64) float bx[HWY_MAX_BYTES / sizeof(float)] = {};
+    for (int64_t k = i; k < n; ++k) by[k - i] = y[k];
+    auto yv = hn::Load(df, by);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      for (int64_t k = i; k < n; ++k) bx[k - i] = rows[j * stride + k];
+      yv = hn::MulAdd(hn::Set(df, a[j]), hn::Load(df, bx), yv);
+    }
+    hn::Store(yv, df, by);
+    for (int64_t k = i; k < n; ++k) y[k] = by[k - i];
+  }
+}
+
 void AxpyImpl(float a, const float* x, int64_t n, float* y) {
   const DF df;
   const auto va = hn::Set(df, a);
@@ -168,6 +213,8 @@ HWY_EXPORT(MulImpl);
 HWY_EXPORT(ScaleImpl);
 HWY_EXPORT(AxpyImpl);
 HWY_EXPORT(DotImpl);
+HWY_EXPORT(DotRowsImpl);
+HWY_EXPORT(AxpyRowsImpl);
 
 void rmsnorm(const float* x, const float* w, int64_t n, float eps, bool add_one, float* out) {
   HWY_DYNAMIC_DISPATCH(RmsNormImpl)(x, w, n, eps, add_one, out);
@@ -186,6 +233,12 @@ void mul(const float* a, const float* b, int64_t n, float* out) { HWY_DYNAMIC_DI
 void scale(float* x, int64_t n, float s) { HWY_DYNAMIC_DISPATCH(ScaleImpl)(x, n, s); }
 void axpy(float a, const float* x, int64_t n, float* y) { HWY_DYNAMIC_DISPATCH(AxpyImpl)(a, x, n, y); }
 float dot(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotImpl)(a, b, n); }
+void dot_rows(const float* q, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(DotRowsImpl)(q, rows, stride, n_rows, n, out);
+}
+void axpy_rows(const float* a, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  HWY_DYNAMIC_DISPATCH(AxpyRowsImpl)(a, rows, stride, n_rows, n, y);
+}
 
 }  // namespace unicorn::kernels
 #endif

@@ -26,5 +26,12 @@ void scale(float* x, int64_t n, float s);
 void axpy(float a, const float* x, int64_t n, float* y);
 // sum a[i] * b[i]  (attention: query . key).
 float dot(const float* a, const float* b, int64_t n);
+// Attention over a cached head, one dispatch per call instead of one per key (at a 512-token prefill the
+// per-key calls cost more than their arithmetic). Row j of rows starts at rows + j * stride.
+// out[j] = dot(q, row j, n) for j < n_rows: bit-identical to calling dot per row.
+void dot_rows(const float* q, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* out);
+// y[i] += a[j] * row j[i] for j = 0 .. n_rows - 1 in that order: bit-identical to calling axpy per row, with y
+// kept in registers across the rows.
+void axpy_rows(const float* a, const float* rows, int64_t stride, int64_t n_rows, int64_t n, float* y);
 
 }  // namespace unicorn::kernels

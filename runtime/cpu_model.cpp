@@ -303,11 +303,8 @@ void CpuModel::attention(int l, const float* in, int n, int pos, float* out) {
   const bool sliding = cfg_.layer_sliding[l];
   const RopeTable& rope = sliding ? rope_local_ : rope_global_;
   const bool owns_kv = cfg_.kv_source[l] == l;
-  matmul(L.wq, in, n, q_.data());
-  if (owns_kv) {
-    matmul(L.wk, in, n, k_.data());
-    matmul(L.wv, in, n, v_.data());
-  }
+  const kernels::MatmulOutput qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
+  kernels::matmul_multi(std::span(qkv, owns_kv ? 3 : 1), in, n, pool_.get());
   const float* qn = L.q_norm.empty() ? nullptr : L.q_norm.data();
   const float* kn = L.k_norm.empty() ? nullptr : L.k_norm.data();
   const bool v_norm = cfg_.arch == ModelArch::Gemma3n;  // RMSNorm without a weight
@@ -343,8 +340,13 @@ void CpuModel::attention(int l, const float* in, int n, int pos, float* out) {
     }
   }
   const AttnJob job{l, n, pos};
+  // Work items head-major (item i = head i / n, token i % n), so each thread's contiguous chunk holds whole heads
+  // over all tokens: token-major chunks would give the last thread the longest causal contexts (3x the work of
+  // the first at a 2-thread prefill).
+  // Captures stay within std::function's 16-byte local buffer: no allocation per call.
   pool_->parallel_for(static_cast<size_t>(n) * nh, [this, &job](int thread, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) attend_one(job, thread, i);
+    const size_t n_tokens = static_cast<size_t>(job.n), n_heads = static_cast<size_t>(cfg_.n_heads);
+    for (size_t i = begin; i < end; ++i) attend_one(job, thread, (i % n_tokens) * n_heads + i / n_tokens);
   });
   matmul(L.wo, att_.data(), n, out);
 }
@@ -369,22 +371,32 @@ void CpuModel::attend_one(const AttnJob& job, int thread, size_t index) {
     for (int i = 0; i < hd; ++i) row[i] = f16_to_f32(f16[off + i]);
     return row;
   };
+  const size_t first = static_cast<size_t>(start) * kv_dim_ + static_cast<size_t>(kvh) * hd;
+  if (kv_f16_) {
+    for (int j = 0; j < len; ++j) scores[j] = ops::dot(q, kv_row(c.k, c.k16, start + j), hd);
+  } else {
+    ops::dot_rows(q, c.k.data() + first, kv_dim_, len, hd, scores);  // same sums as dot per row, one dispatch
+  }
   for (int j = 0; j < len; ++j) {
-    float s = ops::dot(q, kv_row(c.k, c.k16, start + j), hd) * scale;
+    float s = scores[j] * scale;
     if (cap > 0) s = std::tanh(s / cap) * cap;
     scores[j] = s;
   }
   ops::softmax(scores, len);
   std::fill(acc, acc + hd, 0.0f);
-  for (int j = 0; j < len; ++j) ops::axpy(scores[j], kv_row(c.v, c.v16, start + j), hd, acc);
+  if (kv_f16_) {
+    for (int j = 0; j < len; ++j) ops::axpy(scores[j], kv_row(c.v, c.v16, start + j), hd, acc);
+  } else {
+    ops::axpy_rows(scores, c.v.data() + first, kv_dim_, len, hd, acc);
+  }
   std::memcpy(att_.data() + index * hd, acc, sizeof(float) * hd);
 }
 
 void CpuModel::mlp(int l, const float* in, int n, float* out) {
   const LayerWeights& L = w_.layers[l];
   const int64_t F = cfg_.ffn[l];
-  matmul(L.w_gate, in, n, gate_.data());
-  matmul(L.w_up, in, n, up_.data());
+  const kernels::MatmulOutput gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
+  kernels::matmul_multi(gate_up, in, n, pool_.get());
   const float mult = cfg_.sparsity_multiplier[l];
   if (std::isfinite(mult))
     for (int t = 0; t < n; ++t) gaussian_topk(gate_.data() + t * F, F, mult);

@@ -1,8 +1,10 @@
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 #include "base/atomic_file.h"
@@ -60,6 +62,27 @@ TEST_CASE("thread pool covers the range exactly once and propagates errors") {
   });
   for (auto& h : hits) REQUIRE(h.load() == 1);
   CHECK_THROWS_AS(pool.parallel_for(10, [](int, size_t b, size_t) { if (b > 0) fail("boom"); }), Error);
+}
+
+TEST_CASE("thread pool runs many back-to-back calls, after sleeping too, each chunk once") {
+  // Decode makes ~100 short calls per token: each must see its own job (no chunk of the previous call run again,
+  // none skipped), whether the workers were still spinning or had gone to sleep in between.
+  ThreadPool pool(3);
+  std::vector<int> sum(4000, 0);
+  for (int call = 0; call < 4000; ++call) {
+    std::atomic<int> total{0};
+    pool.parallel_for(static_cast<size_t>(call % 7 + 2), [&](int, size_t b, size_t e) {
+      total += static_cast<int>(e - b) * call;
+    });
+    sum[static_cast<size_t>(call)] = total.load();
+    if (call % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let workers sleep
+  }
+  for (int call = 0; call < 4000; ++call) REQUIRE(sum[static_cast<size_t>(call)] == (call % 7 + 2) * call);
+  // The pool still works after an error.
+  CHECK_THROWS_AS(pool.parallel_for(10, [](int, size_t b, size_t) { if (b > 0) fail("boom"); }), Error);
+  std::atomic<int> n{0};
+  pool.parallel_for(3, [&](int, size_t b, size_t e) { n += static_cast<int>(e - b); });
+  CHECK(n.load() == 3);
 }
 
 TEST_CASE("atomic file writer leaves nothing behind unless committed") {

@@ -14,12 +14,14 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "base/half.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_job.h"
 #include "quant/quant.h"
 #include "tests/test_util.h"
 
@@ -135,7 +137,8 @@ TEST_CASE("matmul matches matmul_reference for every weight type, odd sizes, tok
     std::mt19937 rng(1234);
     for (DType type : kAllTypes) {
       const Matrix m = random_matrix(type, 37, odd_cols(type), rng);
-      for (int64_t n_tokens : {1, 3, 17}) {
+      // 1 (decode), every partial tile of the AVX2 (4) and AVX-512 (8) kernels, and several full tiles.
+      for (int64_t n_tokens : {1, 3, 6, 17}) {
         const auto x = random_activations(n_tokens, m.cols, rng);
         INFO(hwy::TargetName(target) << " " << dtype_name(type) << " n_tokens=" << n_tokens);
         check_against_reference(m, x, n_tokens, nullptr);
@@ -144,6 +147,21 @@ TEST_CASE("matmul matches matmul_reference for every weight type, odd sizes, tok
     }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST_CASE("matmul compiles the AVX-512 VNNI kernels and runs them where the CPU has them", "[kernels][matmul]") {
+  // The test above checks every compiled target; this one makes sure the VNNI target is among them (Highway 1.0.3
+  // leaves AVX3_DL out unless asked) and that dispatch picks it on a CPU that supports it.
+#if HWY_ARCH_X86
+  CHECK((HWY_TARGETS & HWY_AVX3_DL) != 0);
+  if ((hwy::SupportedTargets() & HWY_AVX3_DL) != 0) {
+    CHECK(std::string(detail::matmul_target_name()) == "AVX3_DL");
+  } else {
+    WARN("this CPU lacks AVX-512 VNNI: the AVX3_DL kernels are compiled but not run here");
+  }
+#else
+  SUCCEED("not x86");
+#endif
 }
 
 TEST_CASE("matmul with many rows per thread crosses the prefill row blocks", "[kernels][matmul]") {
@@ -159,6 +177,45 @@ TEST_CASE("matmul with many rows per thread crosses the prefill row blocks", "[k
     check_against_reference(m, x, 9, &pool1);
     check_against_reference(m, x, 9, &pool2);
   }
+}
+
+TEST_CASE("matmul_multi gives exactly matmul's results for fused q/k/v and gate/up sets", "[kernels][matmul]") {
+  // One quantization of x shared by all matrices, rows of all split by bytes: every output must be bit-identical
+  // to a separate matmul per matrix, including sets mixing K-quant types (Q4_K_M's q/k Q4_K + v Q6_K), float with
+  // quantized, and blockings that cannot share a quantization (Q8_0 with Q4_K: one call each).
+  std::mt19937 rng(21);
+  ThreadPool pool2(2), pool3(3);
+  const std::vector<std::vector<DType>> sets = {{DType::Q4_K, DType::Q4_K, DType::Q6_K},
+                                                {DType::Q4_K, DType::Q5_K},
+                                                {DType::Q8_0, DType::Q4_K, DType::F16},
+                                                {DType::Q4_0, DType::Q8_0, DType::BF16, DType::Q6_K, DType::F32}};
+  for (const auto& set : sets) {
+    std::vector<Matrix> ms;
+    for (size_t i = 0; i < set.size(); ++i)
+      ms.push_back(random_matrix(set[i], 29 + 40 * static_cast<int64_t>(i), 512, rng));
+    for (int64_t n_tokens : {1, 5, 9}) {
+      const auto x = random_activations(n_tokens, 512, rng);
+      for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2, &pool3}) {
+        std::vector<std::vector<float>> fused(ms.size()), single(ms.size());
+        std::vector<MatmulOutput> outs;
+        for (size_t i = 0; i < ms.size(); ++i) {
+          fused[i].assign(static_cast<size_t>(n_tokens * ms[i].rows), NAN);
+          single[i].assign(fused[i].size(), NAN);
+          outs.push_back({ms[i].view(), fused[i].data()});
+          matmul(ms[i].view(), x.data(), n_tokens, single[i].data(), nullptr);
+        }
+        matmul_multi(outs, x.data(), n_tokens, pool);
+        for (size_t i = 0; i < ms.size(); ++i) {
+          INFO(dtype_name(set[i]) << " in a set of " << set.size() << ", n_tokens=" << n_tokens);
+          CHECK(std::memcmp(fused[i].data(), single[i].data(), fused[i].size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+  std::vector<float> x(512), y(64);
+  const Matrix a = random_matrix(DType::Q4_K, 2, 512, rng), b = random_matrix(DType::Q4_K, 2, 256, rng);
+  const MatmulOutput mismatched[] = {{a.view(), y.data()}, {b.view(), y.data() + 8}};
+  CHECK_THROWS_WITH(matmul_multi(mismatched, x.data(), 1, nullptr), Catch::Contains("different row lengths"));
 }
 
 TEST_CASE("matmul handles all-zero and tiny activations", "[kernels][matmul]") {

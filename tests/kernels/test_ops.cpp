@@ -163,3 +163,29 @@ TEST_CASE("add, mul, scale, axpy and dot match the formulas", "[kernels][ops]") 
     }
   });
 }
+
+TEST_CASE("dot_rows and axpy_rows equal dot and axpy per row, bit for bit", "[kernels][ops]") {
+  // Attention uses them over strided cache rows (row stride > n, as for one head of a GQA cache); they must give
+  // exactly what one dot / axpy call per row gives, so batching attention changes no result.
+  for_each_target([&] {
+    for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{64}, int64_t{100}, int64_t{256}}) {
+      for (int64_t n_rows : {int64_t{1}, int64_t{5}, int64_t{33}}) {
+        const int64_t stride = n + 24;
+        const auto rows = random_vec(stride * n_rows, -3, 3, static_cast<uint32_t>(11 + n + n_rows));
+        const auto q = random_vec(n, -2, 2, static_cast<uint32_t>(12 + n));
+        const auto w = random_vec(n_rows, 0, 1, static_cast<uint32_t>(13 + n_rows));
+        std::vector<float> got(static_cast<size_t>(n_rows));
+        dot_rows(q.data(), rows.data(), stride, n_rows, n, got.data());
+        auto y_batched = random_vec(n, -1, 1, 14);
+        auto y_each = y_batched;
+        axpy_rows(w.data(), rows.data(), stride, n_rows, n, y_batched.data());
+        INFO("n=" << n << " rows=" << n_rows);
+        for (int64_t j = 0; j < n_rows; ++j) {
+          CHECK(got[j] == dot(q.data(), rows.data() + j * stride, n));
+          axpy(w[j], rows.data() + j * stride, n, y_each.data());
+        }
+        for (int64_t i = 0; i < n; ++i) CHECK(y_batched[i] == y_each[i]);
+      }
+    }
+  });
+}
