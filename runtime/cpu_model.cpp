@@ -371,11 +371,17 @@ void CpuModel::attend_one(const AttnJob& job, int thread, size_t index) {
     for (int i = 0; i < hd; ++i) row[i] = f16_to_f32(f16[off + i]);
     return row;
   };
-  const size_t first = static_cast<size_t>(start) * kv_dim_ + static_cast<size_t>(kvh) * hd;
+  // Positions [start, p] as at most two runs of consecutive cache rows: a sliding ring wraps at most once.
+  const int first_row = static_cast<int>(c.row(start));
+  const int run1 = std::min(len, c.slots - first_row);
+  auto head_at = [&](const std::vector<float>& f32, int cache_row) {
+    return f32.data() + static_cast<size_t>(cache_row) * kv_dim_ + static_cast<size_t>(kvh) * hd;
+  };
   if (kv_f16_) {
     for (int j = 0; j < len; ++j) scores[j] = ops::dot(q, kv_row(c.k, c.k16, start + j), hd);
-  } else {
-    ops::dot_rows(q, c.k.data() + first, kv_dim_, len, hd, scores);  // same sums as dot per row, one dispatch
+  } else {  // same sums as dot per row, one dispatch per run
+    ops::dot_rows(q, head_at(c.k, first_row), kv_dim_, run1, hd, scores);
+    if (run1 < len) ops::dot_rows(q, head_at(c.k, 0), kv_dim_, len - run1, hd, scores + run1);
   }
   for (int j = 0; j < len; ++j) {
     float s = scores[j] * scale;
@@ -387,7 +393,8 @@ void CpuModel::attend_one(const AttnJob& job, int thread, size_t index) {
   if (kv_f16_) {
     for (int j = 0; j < len; ++j) ops::axpy(scores[j], kv_row(c.v, c.v16, start + j), hd, acc);
   } else {
-    ops::axpy_rows(scores, c.v.data() + first, kv_dim_, len, hd, acc);
+    ops::axpy_rows(scores, head_at(c.v, first_row), kv_dim_, run1, hd, acc);
+    if (run1 < len) ops::axpy_rows(scores + run1, head_at(c.v, 0), kv_dim_, len - run1, hd, acc);
   }
   std::memcpy(att_.data() + index * hd, acc, sizeof(float) * hd);
 }
