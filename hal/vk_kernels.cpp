@@ -165,7 +165,9 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
     need_floats(*w, n, "Vulkan rmsnorm weight");
   }
   const RmsPush push{n, eps, static_cast<uint32_t>(mode)};
-  const ComputePipeline& p = pipeline("rmsnorm", 3, sizeof(RmsPush), kRowWorkgroup);
+  // Wide rows (a hidden state) take 512 invocations so each loads only a few elements; head-sized rows keep 128.
+  const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
+  const ComputePipeline& p = spec_pipeline("rmsnorm", 3, sizeof(RmsPush), {wg});
   rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
 }
 
