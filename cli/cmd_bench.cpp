@@ -30,7 +30,7 @@ std::string pm(const BenchStat& s, int decimals = 2) {
 int cmd_bench(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description opts(
-      "usage: unicorn bench -m MODEL [-p 512] [-n 128] [-r 5] [--threads N] [--json | --md]\n"
+      "usage: unicorn bench -m MODEL [-p 512] [-n 128] [-r 5] [--threads N] [--device D] [--json | --md]\n"
       "       unicorn bench --membw [--threads N] [--json]\n\n"
       "Measures prefill (prompt processing: one batched forward of -p random tokens from an empty cache) and decode\n"
       "(token generation: -n single-token forwards from an empty cache) speed in tokens/s, as mean ± sample std over\n"

@@ -79,6 +79,9 @@ struct AttnPush {
   uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
   float scale, softcap;
 };
+struct KvStorePush {
+  uint32_t n_heads, head_dim, interleaved, cs_offset, n_tokens, dst;
+};
 struct MatvecAnyPush {
   uint32_t rows, cols;
 };
@@ -165,7 +168,9 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
     need_floats(*w, n, "Vulkan rmsnorm weight");
   }
   const RmsPush push{n, eps, static_cast<uint32_t>(mode)};
-  const ComputePipeline& p = pipeline("rmsnorm", 3, sizeof(RmsPush), kRowWorkgroup);
+  // Wide rows (a hidden state) take 512 invocations so each loads only a few elements; head-sized rows keep 128.
+  const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
+  const ComputePipeline& p = spec_pipeline("rmsnorm", 3, sizeof(RmsPush), {wg});
   rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
 }
 
@@ -268,6 +273,24 @@ void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, con
   const AttnRowsPush push{n_heads, n_kv_heads, head_dim, q_pos0, window, scale, softcap};
   rec.dispatch(pipeline("attn_rows", 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
                push, n_heads, n_queries);
+}
+
+void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const GpuBuffer& v, const GpuBuffer& cos_sin,
+                             uint32_t cs_offset, uint32_t n_kv_heads, uint32_t head_dim, bool interleaved,
+                             uint32_t n_tokens, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
+                             uint32_t position) {
+  if (n_kv_heads == 0 || head_dim == 0 || head_dim % 2 != 0 || n_tokens == 0) fail("Vulkan kv_store: bad shape");
+  const uint64_t row = uint64_t(n_kv_heads) * head_dim;
+  need_floats(k, n_tokens * row, "Vulkan kv_store k");
+  need_floats(v, n_tokens * row, "Vulkan kv_store v");
+  need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan kv_store cos/sin");
+  need_floats(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store k cache");
+  need_floats(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store v cache");
+  const uint64_t dst = uint64_t(position) * row;
+  if (dst > 0xffffffffull) fail("Vulkan kv_store: cache offset past 2^32 floats");
+  const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
+  rec.dispatch(pipeline("kv_store", 5, sizeof(KvStorePush), kElementWorkgroup), {k, v, cos_sin, k_cache, v_cache}, push,
+               groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup));
 }
 
 void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,

@@ -78,6 +78,13 @@ class VulkanKernels {
                       uint32_t head_dim, uint32_t q_pos0, uint32_t n_queries, uint32_t window, float scale,
                       float softcap);
 
+  // KV append: k_cache / v_cache at float offset position * n_kv_heads * head_dim get n_tokens tokens of k rotated
+  // as rope() would (same table arguments) and of v unchanged. k and v are [token][n_kv_heads][head_dim]; the caches
+  // must hold position + n_tokens positions.
+  void kv_store(CommandRecorder& rec, const GpuBuffer& k, const GpuBuffer& v, const GpuBuffer& cos_sin,
+                uint32_t cs_offset, uint32_t n_kv_heads, uint32_t head_dim, bool interleaved, uint32_t n_tokens,
+                const GpuBuffer& k_cache, const GpuBuffer& v_cache, uint32_t position);
+
   // ---- Gemma 3n ----
   // y = W x for an F32 matrix of any width (rows x cols, row-major), n_tokens rows of x; for small matrices whose
   // width is no multiple of 32.

@@ -651,11 +651,10 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
   if (owns_kv) {
     if (G.k_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, k_, &G.k_norm, k_, hd, N * nkv, eps_, head_norm);
-    kernels_->rope(*rec_, k_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N);
     if (cfg_.arch == ModelArch::Gemma3n) kernels_->rmsnorm(*rec_, v_, nullptr, v_, hd, N * nkv, eps_, RmsWeight::None);
-    const uint64_t off = uint64_t(pos) * kv_dim_ * 4, bytes = uint64_t(N) * kv_dim_ * 4;
-    rec_->copy(k_, 0, G.k_cache, off, bytes);
-    rec_->copy(v_, 0, G.v_cache, off, bytes);
+    // Rotates the keys and appends keys and values to the cache in one dispatch.
+    kernels_->kv_store(*rec_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N,
+                       G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
   }
   const GpuLayer& src = layers_[cfg_.kv_source[l]];
   const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));

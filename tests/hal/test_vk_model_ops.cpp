@@ -330,6 +330,46 @@ TEST_CASE("vulkan recorder: concurrent groups end with a barrier; cached descrip
   CHECK_NO_VALIDATION_ERRORS();
 }
 
+TEST_CASE("vulkan kv_store appends rotated keys and plain values at the cache position", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t head_dim = 40, half = head_dim / 2, n_kv = 3, n_tokens = 4, pos = 6, ctx_len = 12;
+  const uint32_t row = n_kv * head_dim;
+  std::vector<float> table(size_t(ctx_len) * head_dim);
+  for (uint32_t p = 0; p < ctx_len; ++p)
+    for (uint32_t i = 0; i < half; ++i) {
+      const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
+      table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
+      table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
+    }
+  const std::vector<float> k = random_floats(size_t(n_tokens) * row, 71), v = random_floats(size_t(n_tokens) * row, 72);
+  const std::vector<float> old = random_floats(size_t(ctx_len) * row, 73);  // earlier cache contents stay
+  for (bool interleaved : {false, true}) {
+    INFO("interleaved " << interleaved);
+    GpuBuffer kb = upload(ctx, k), vb = upload(ctx, v), tb = upload(ctx, table);
+    GpuBuffer kc = upload(ctx, old), vc = upload(ctx, old);
+    CommandRecorder rec(ctx);
+    vk.kv_store(rec, kb, vb, tb, pos * head_dim, n_kv, head_dim, interleaved, n_tokens, kc, vc, pos);
+    rec.submit_and_wait();
+    std::vector<double> want_k(old.begin(), old.end()), want_v(old.begin(), old.end());
+    for (uint32_t t = 0; t < n_tokens; ++t) {
+      const float* c = table.data() + size_t(pos + t) * head_dim;
+      for (uint32_t h = 0; h < n_kv; ++h) {
+        const size_t src = (size_t(t) * n_kv + h) * head_dim, dst = size_t(pos) * row + src;
+        for (uint32_t i = 0; i < head_dim; ++i) want_v[dst + i] = v[src + i];
+        for (uint32_t i = 0; i < half; ++i) {
+          const uint32_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
+          const double a = k[src + ia], b = k[src + ib];
+          want_k[dst + ia] = a * c[i] - b * c[half + i];
+          want_k[dst + ib] = b * c[i] + a * c[half + i];
+        }
+      }
+    }
+    check_close(download(kc, old.size()), want_k, 1e-5, 1e-6);
+    check_close(download(vc, old.size()), want_v, 0, 0);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
 #else
 TEST_CASE("vulkan model ops", "[vulkan]") { UNICORN_SKIP("built without Vulkan (UNICORN_HAVE_VULKAN undefined)"); }
 #endif

@@ -202,7 +202,9 @@ TEST_CASE("vulkan matvec rejects bad shapes", "[vulkan]") {
 
 TEST_CASE("vulkan rmsnorm matches kernels::rmsnorm in all weight modes", "[vulkan]") {
   NEED_VULKAN();
-  const uint32_t n = 333, rows = 3;
+  for (uint32_t n : {333u, 2051u}) {  // head-sized and hidden-sized rows take different workgroup sizes
+  INFO("n " << n);
+  const uint32_t rows = 3;
   const std::vector<float> x = random_floats(size_t(n) * rows, 21, 3.0f);
   const std::vector<float> w = random_floats(n, 22);
   GpuBuffer xb = upload(ctx, x), wb = upload(ctx, w);
@@ -228,6 +230,7 @@ TEST_CASE("vulkan rmsnorm matches kernels::rmsnorm in all weight modes", "[vulka
     kernels::rmsnorm(x.data() + size_t(r) * n, w.data(), n, 1e-6f, false, want.data() + size_t(r) * n);
   }
   check_close(download(xb, x.size()), want, 1e-5f, 1e-6f);
+  }
   CHECK_NO_VALIDATION_ERRORS();
 }
 
