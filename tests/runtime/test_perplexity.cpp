@@ -52,7 +52,9 @@ double reference_nll(unicorn::Model& model, const std::vector<int32_t>& ids, int
       for (int v = 1; v < vocab; ++v) mx = std::max(mx, double(row[v]));
       double sum = 0;
       for (int v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - mx);
-      nll += mx + std::log(sum) - row[window[t + 1]];
+      // The log-probability rounded to float, as compute_perplexity stores it (so 1e-9 agreement is meaningful
+      // whatever SIMD target produced the logits).
+      nll -= static_cast<double>(static_cast<float>(double(row[window[t + 1]]) - (mx + std::log(sum))));
       ++*scored;
     }
   }
