@@ -9,7 +9,8 @@
 // instructions per weight of the AVX2 kernels, and Q8_0/Q4_0 use 256-bit vpdpbusd. Prefill is bound by these
 // instructions; so is decode on few cores wherever the row kernels run slower than DRAM delivers.
 // Highway 1.0.3 compiles AVX3_DL only when asked (HWY_WANT_AVX3_DL in hwy_targets.h) and its target string lacks
-// avx512vnni, which we add with a pragma for that target only; CPUs without it never run that code.
+// avx512vnni, which we add with a pragma for that target only. Highway dispatches to AVX3_DL only on CPUs whose
+// CPUID reports AVX512_VNNI (with VBMI/VBMI2/VAES/...), so CPUs without it never run that code.
 //
 // Tiling: a kernel call computes one weight row against T <= kMaxTile tokens, so each weight block is loaded and
 // unpacked once per T tokens; prefill walks row blocks that fit in L2 and, inside, token tiles of kMaxTile.
