@@ -112,11 +112,8 @@ TEST_CASE("perplexity windows, saved logits and KL divergence on a few shakespea
   CHECK(r.windows == windows);
   CHECK(r.scored == ref_scored);
   CHECK(r.scored == windows * (ctx - 1));
-  // compute_perplexity keeps float log-probabilities (what it saves), the reference sums in double: each
-  // -log p carries a float rounding of up to 2^-24 relative, so the means agree to ~1e-7, not better (1e-9 held
-  // by luck for AVX2's logits and failed for AVX-512's). A windowing mistake moves nll by far more.
-  CHECK(r.nll == Approx(ref_nll).epsilon(1e-7));
-  CHECK(r.ppl == Approx(std::exp(ref_nll)).epsilon(1e-7));
+  CHECK(r.nll == Approx(ref_nll).epsilon(1e-9));
+  CHECK(r.ppl == Approx(std::exp(ref_nll)).epsilon(1e-9));
 
   // The model against its own saved log-probabilities: KL 0, full agreement, base perplexity equal.
   po.save_logits.clear();
