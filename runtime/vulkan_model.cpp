@@ -331,6 +331,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   info_.placement += str_cat(", KV cache ", mib(reserved), " MiB on the GPU, layers 0-",
                              gpu_layers_ - 1, " on the GPU");
   if (cpu_tail_) info_.placement += str_cat(", layers ", gpu_layers_, "-", cfg_.n_layers - 1, " and the head on the CPU");
+  if (opts.kv_f16) info_.placement += " (the GPU layers keep their KV cache in F32: --kv-f16 applies to CPU layers)";
 }
 
 void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
@@ -724,7 +725,12 @@ std::string VulkanModel::profile_report() const {
 
 std::unique_ptr<Model> make_vulkan_model(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts,
                                          const std::string& vulkan_spec) {
-  std::unique_ptr<VulkanContext> ctx = VulkanContext::create(vulkan_spec);
+  std::unique_ptr<VulkanContext> ctx;
+  try {
+    ctx = VulkanContext::create(vulkan_spec);
+  } catch (const Error& e) {
+    throw Error(str_cat("--device ", opts.device, ": ", e.what()));
+  }
   return std::make_unique<VulkanModel>(std::move(src), std::move(cfg), opts, std::move(ctx));
 }
 

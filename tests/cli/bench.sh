@@ -71,8 +71,10 @@ else
 fi
 
 # bad input: one-line errors, non-zero exit
-"$UNICORN" bench -m "$TMP/l1.gguf" --device vulkan >/dev/null 2>"$TMP/err" && fail "bench --device vulkan accepted"
-grep -q "only 'cpu'" "$TMP/err" || fail "--device message: $(cat "$TMP/err")"
+"$UNICORN" bench -m "$TMP/l1.gguf" -p 8 -n 2 -r 1 --device gpu >/dev/null 2>"$TMP/err" && fail "bench --device gpu accepted"
+grep -q "unknown device 'gpu'" "$TMP/err" || fail "--device message: $(cat "$TMP/err")"
+"$UNICORN" bench -m "$TMP/l1.gguf" -p 8 -n 2 -r 1 --device vulkan:99 >/dev/null 2>"$TMP/err" && fail "bench --device vulkan:99 accepted"
+[ "$(wc -l <"$TMP/err")" = 1 ] && grep -q "vulkan:99" "$TMP/err" || fail "--device vulkan:99 message: $(cat "$TMP/err")"
 "$UNICORN" synth --shape no-such-model -o "$TMP/x.gguf" >/dev/null 2>"$TMP/err" && fail "unknown shape accepted"
 [ "$(wc -l <"$TMP/err")" = 1 ] || fail "unknown shape: not one line: $(cat "$TMP/err")"
 "$UNICORN" synth --arch gemma3 --shape llama-3.2-1b -o "$TMP/x.gguf" >/dev/null 2>&1 && fail "arch/shape mismatch accepted"
