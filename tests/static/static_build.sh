@@ -28,7 +28,10 @@ if ldd "$BIN" | grep -Ev 'linux-vdso|ld-linux-x86-64|lib(c|m|pthread|dl)\.so' | 
   fail "ldd lists libraries beyond glibc"
 fi
 
-"$BIN" --version | tee /dev/stderr | grep -q "unicorn" || fail "--version did not run"
+# (not `tee /dev/stderr`: reopening stderr truncates a log file that stderr is redirected to)
+version=$("$BIN" --version) || fail "--version did not run"
+echo "$version" >&2
+grep -q "unicorn" <<<"$version" || fail "--version printed no version: $version"
 "$BIN" serve-lite --help >/dev/null || fail "serve-lite --help"
 
 # serve-lite works in this build: the committed demo model, /health answers ok.
