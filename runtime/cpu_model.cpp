@@ -137,16 +137,7 @@ CpuModel::CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const Mode
   kv_dim_ = int64_t{cfg_.n_kv_heads} * cfg_.head_dim;
   for (int f : cfg_.ffn) max_ffn_ = std::max<int64_t>(max_ffn_, f);
 
-  info_.arch = model_arch_name(cfg_.arch);
-  info_.vocab_size = cfg_.vocab_size;
-  info_.n_layers = cfg_.n_layers;
-  info_.hidden = cfg_.hidden;
-  info_.ctx = ctx;
-  info_.max_ctx = cfg_.max_ctx;
-  info_.bos_id = cfg_.bos_id;
-  info_.eos_ids = cfg_.eos_ids;
-  info_.weight_bytes = w_.bytes;
-  info_.note = cfg_.note;
+  info_ = describe_model(cfg_, w_.bytes, ctx);
 
   rope_global_ = make_rope_table(cfg_.rope_global, cfg_.head_dim, ctx, w_.rope_freq_factors);
   bool any_sliding = false;

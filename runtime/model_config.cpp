@@ -20,6 +20,21 @@ const char* model_arch_name(ModelArch a) {
   return "?";
 }
 
+ModelInfo describe_model(const ModelConfig& cfg, uint64_t weight_bytes, int ctx) {
+  ModelInfo info;
+  info.arch = model_arch_name(cfg.arch);
+  info.vocab_size = cfg.vocab_size;
+  info.n_layers = cfg.n_layers;
+  info.hidden = cfg.hidden;
+  info.ctx = ctx;
+  info.max_ctx = cfg.max_ctx;
+  info.bos_id = cfg.bos_id;
+  info.eos_ids = cfg.eos_ids;
+  info.weight_bytes = weight_bytes;
+  info.note = cfg.note;
+  return info;
+}
+
 namespace {
 
 [[noreturn]] void config_fail(const std::string& file, const std::string& field, const std::string& msg) {

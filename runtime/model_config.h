@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "formats/metadata.h"
+#include "runtime/model.h"
 
 namespace unicorn {
 
@@ -81,5 +82,8 @@ ModelConfig config_from_hf_json(const std::string& json_text, const std::string&
 void add_generation_config_eos(ModelConfig& cfg, const std::string& json_text, const std::string& file);
 // Reads llama.* / gemma3.* / gemma3n.* keys as llama.cpp writes them.
 ModelConfig config_from_gguf(const Metadata& meta, const std::string& file);
+
+// What every backend reports of the model: the config's shape and ids, the bound weights' bytes, the KV capacity.
+ModelInfo describe_model(const ModelConfig& cfg, uint64_t weight_bytes, int ctx);
 
 }  // namespace unicorn

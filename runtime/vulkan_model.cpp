@@ -284,16 +284,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   kv_dim_ = static_cast<uint32_t>(cfg_.n_kv_heads * cfg_.head_dim);
   for (int f : cfg_.ffn) max_ffn_ = std::max<uint32_t>(max_ffn_, static_cast<uint32_t>(f));
 
-  info_.arch = model_arch_name(cfg_.arch);
-  info_.vocab_size = cfg_.vocab_size;
-  info_.n_layers = cfg_.n_layers;
-  info_.hidden = cfg_.hidden;
-  info_.ctx = ctx_len;
-  info_.max_ctx = cfg_.max_ctx;
-  info_.bos_id = cfg_.bos_id;
-  info_.eos_ids = cfg_.eos_ids;
-  info_.weight_bytes = w.bytes;
-  info_.note = cfg_.note;
+  info_ = describe_model(cfg_, w.bytes, ctx_len);
   info_.gpu_layers = gpu_layers_;
   info_.device = str_cat("vulkan (", ctx_->device_name(), ")");
 

@@ -16,76 +16,11 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
+#include "tests/hal/vk_test_util.h"
 
 using namespace unicorn;
 using namespace unicorn::hal;
-
-namespace {
-
-struct ModelOpsFixture {
-  std::unique_ptr<VulkanContext> ctx;
-  std::unique_ptr<VulkanKernels> kernels;
-  std::string why_not;
-};
-
-ModelOpsFixture& fixture() {
-  static ModelOpsFixture f = [] {
-    ModelOpsFixture v;
-    setenv("UNICORN_VK_VALIDATE", "1", 1);
-    try {
-      v.ctx = VulkanContext::create("vulkan");
-      v.kernels = std::make_unique<VulkanKernels>(*v.ctx);
-    } catch (const Error& e) {
-      v.why_not = e.what();
-    }
-    return v;
-  }();
-  return f;
-}
-
-#define NEED_VULKAN()                                                   \
-  ModelOpsFixture& fx = fixture();                                      \
-  if (!fx.ctx) UNICORN_SKIP("no usable Vulkan device: " << fx.why_not); \
-  VulkanContext& ctx = *fx.ctx;                                         \
-  VulkanKernels& vk = *fx.kernels;                                      \
-  const uint64_t errors_before = ctx.validation_errors()
-
-#define CHECK_NO_VALIDATION_ERRORS() CHECK(ctx.validation_errors() == errors_before)
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) {
-    float r = u(rng);
-    if (std::fabs(r) < 0.01f) r = r < 0 ? -0.01f - r : 0.01f + r;
-    x = r * scale;
-  }
-  return v;
-}
-
-GpuBuffer upload(VulkanContext& ctx, const std::vector<float>& v) {
-  GpuBuffer b(ctx, v.size() * sizeof(float), BufferPlace::DeviceLocal);
-  b.upload(v.data(), v.size() * sizeof(float));
-  return b;
-}
-
-std::vector<float> download(const GpuBuffer& b, size_t n) {
-  std::vector<float> v(n);
-  b.download(v.data(), n * sizeof(float));
-  return v;
-}
-
-void check_close(const std::vector<float>& got, const std::vector<double>& want, double rtol, double atol) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
-      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
-    }
-  }
-}
-
-}  // namespace
+using namespace unicorn::test;
 
 TEST_CASE("vulkan rope rotates consecutive tokens with consecutive table rows", "[vulkan]") {
   NEED_VULKAN();

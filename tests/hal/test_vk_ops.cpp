@@ -32,41 +32,9 @@ namespace {
 
 void check_matvec(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
                   uint32_t seed) {
-  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
-  const std::vector<float> wf = random_floats(size_t(rows) * cols, seed);
-  const std::vector<uint8_t> wq = quantize_matrix(t, wf, rows, cols);
-  // The matrix sits after a 12-byte prefix of other data, as a tensor inside a bigger weight buffer would.
-  const uint64_t offset = 12;
-  std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);  // may end mid-word: GpuBuffer rounds up
-  std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
-  GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
-  w.upload(wbuf.data(), wbuf.size());
-
-  const std::vector<float> x = random_floats(size_t(n_tokens) * cols, seed + 1);
-  GpuBuffer xb = upload(ctx, x);
-  GpuBuffer yb(ctx, size_t(n_tokens) * rows * sizeof(float), BufferPlace::HostVisible);
-  CommandRecorder rec(ctx);
-  vk.matvec(rec, t, w, offset, rows, cols, xb, yb, n_tokens);
-  rec.submit_and_wait();
-  const std::vector<float> got = download(yb, size_t(n_tokens) * rows);
-
-  std::vector<float> want(got.size());
-  const kernels::WeightMatrix wm{t, wq.data(), rows, cols};
-  kernels::matmul_reference(wm, x.data(), n_tokens, want.data(), nullptr);
-  // Float accumulation over cols terms: bound by a small multiple of eps * sum |w x| (dequantized w).
-  std::vector<float> wd(size_t(rows) * cols);
-  quant::dequantize_row(t, wq.data(), wd.data(), int64_t(rows) * cols);
-  for (uint32_t tk = 0; tk < n_tokens; ++tk) {
-    for (uint32_t r = 0; r < rows; ++r) {
-      double mag = 0;
-      for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
-      const size_t i = size_t(tk) * rows + r;
-      const double tol = 1e-5 * mag + 1e-6;
-      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
-        FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
-      }
-    }
-  }
+  check_weight_product(ctx, t, rows, cols, n_tokens, seed,
+                       [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x,
+                           const GpuBuffer& y) { vk.matvec(rec, t, w, w_offset, rows, cols, x, y, n_tokens); });
 }
 
 }  // namespace

@@ -27,46 +27,14 @@ namespace {
 constexpr DType kAllWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
                                      DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
-// matmul of a rows x cols matrix of type t (at byte 12 of its buffer) by n_tokens random rows, against
-// kernels::matmul_reference. Tolerance per output: 1e-5 * sum_c |w_rc x_tc| + 1e-6. The GPU accumulates cols
-// products in fp32 (relative rounding ~ cols * 2^-24 * sum |w x| in the worst case, ~6e-8 * sqrt(cols) typically;
-// cols <= 544 here gives < 3.3e-5 worst case, 1.4e-6 typical) against a reference accumulating in double; the
-// dequantized weights are exact in both (same blocks). A wrong element, block or token is off by O(|w x|), far
-// beyond the bound.
+// matmul (the tiled prefill shader) against kernels::matmul_reference, as check_weight_product states. The GPU
+// accumulates cols products in fp32 (relative rounding ~ cols * 2^-24 * sum |w x| in the worst case,
+// ~6e-8 * sqrt(cols) typically; cols <= 544 here gives < 3.3e-5 worst case, 1.4e-6 typical).
 void check_matmul(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
                   uint32_t seed) {
-  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
-  const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, seed), rows, cols);
-  const uint64_t offset = 12;
-  std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);
-  std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
-  GpuBuffer w(ctx, wbuf.size(), BufferPlace::DeviceLocal);
-  w.upload(wbuf.data(), wbuf.size());
-  const std::vector<float> x = random_floats(size_t(n_tokens) * cols, seed + 1);
-  GpuBuffer xb = upload(ctx, x);
-  // y starts as NaN so an output the shader never writes fails the check.
-  const std::vector<float> nan_fill(size_t(n_tokens) * rows, std::numeric_limits<float>::quiet_NaN());
-  GpuBuffer yb = upload(ctx, nan_fill);
-  CommandRecorder rec(ctx);
-  vk.matmul(rec, t, w, offset, rows, cols, xb, yb, n_tokens);
-  rec.submit_and_wait();
-  const std::vector<float> got = download(yb, size_t(n_tokens) * rows);
-
-  std::vector<float> want(got.size());
-  kernels::matmul_reference(kernels::WeightMatrix{t, wq.data(), rows, cols}, x.data(), n_tokens, want.data(), nullptr);
-  std::vector<float> wd(size_t(rows) * cols);
-  quant::dequantize_row(t, wq.data(), wd.data(), int64_t(rows) * cols);
-  for (uint32_t tk = 0; tk < n_tokens; ++tk) {
-    for (uint32_t r = 0; r < rows; ++r) {
-      double mag = 0;
-      for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
-      const size_t i = size_t(tk) * rows + r;
-      const double tol = 1e-5 * mag + 1e-6;
-      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
-        FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
-      }
-    }
-  }
+  check_weight_product(ctx, t, rows, cols, n_tokens, seed,
+                       [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x,
+                           const GpuBuffer& y) { vk.matmul(rec, t, w, w_offset, rows, cols, x, y, n_tokens); });
 }
 
 // Double-precision causal attention: q/out [n_q][n_heads][hd], caches [position][n_kv][hd].

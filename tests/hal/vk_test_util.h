@@ -4,8 +4,10 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +17,8 @@
 #include "base/error.h"
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
+#include "hal/vk_recorder.h"
+#include "kernels/matmul.h"
 #include "quant/quant.h"
 #include "tests/test_util.h"
 
@@ -78,6 +82,16 @@ inline void check_close(const std::vector<float>& got, const std::vector<float>&
   }
 }
 
+// The same against a double-precision reference.
+inline void check_close(const std::vector<float>& got, const std::vector<double>& want, double rtol, double atol) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+      FAIL("element " << i << ": got " << got[i] << ", want " << want[i]);
+    }
+  }
+}
+
 inline std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w, uint32_t rows, uint32_t cols) {
   const uint64_t row_bytes = dtype_row_bytes(t, cols);
   std::vector<uint8_t> out(row_bytes * rows);
@@ -85,6 +99,46 @@ inline std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w
     quant::quantize_row(t, w.data() + size_t(r) * cols, out.data() + r * row_bytes, cols);
   }
   return out;
+}
+
+// One product of a rows x cols weight matrix of type t with n_tokens random activation rows, recorded by
+// record(rec, w, w_offset, x, y), checked against kernels::matmul_reference. W sits at byte 12 of its buffer, as a
+// tensor inside a bigger weight buffer would (and may end mid-word: GpuBuffer rounds up). Tolerance per output:
+// 1e-5 * sum_c |w_rc x_tc| + 1e-6: fp32 accumulation against a double reference on the same dequantized weights,
+// while a wrong element, block or token is off by O(|w x|). y starts as NaN, so an output never written fails.
+template <typename Record>
+void check_weight_product(hal::VulkanContext& ctx, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
+                          uint32_t seed, const Record& record) {
+  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
+  const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, seed), rows, cols);
+  const uint64_t offset = 12;
+  std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);
+  std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
+  hal::GpuBuffer w(ctx, wbuf.size(), hal::BufferPlace::DeviceLocal);
+  w.upload(wbuf.data(), wbuf.size());
+  const std::vector<float> x = random_floats(size_t(n_tokens) * cols, seed + 1);
+  hal::GpuBuffer xb = upload(ctx, x);
+  hal::GpuBuffer yb = upload(ctx, std::vector<float>(size_t(n_tokens) * rows, std::numeric_limits<float>::quiet_NaN()));
+  hal::CommandRecorder rec(ctx);
+  record(rec, w, offset, xb, yb);
+  rec.submit_and_wait();
+  const std::vector<float> got = download(yb, size_t(n_tokens) * rows);
+
+  std::vector<float> want(got.size());
+  kernels::matmul_reference(kernels::WeightMatrix{t, wq.data(), rows, cols}, x.data(), n_tokens, want.data(), nullptr);
+  std::vector<float> wd(size_t(rows) * cols);
+  quant::dequantize_row(t, wq.data(), wd.data(), int64_t(rows) * cols);
+  for (uint32_t tk = 0; tk < n_tokens; ++tk) {
+    for (uint32_t r = 0; r < rows; ++r) {
+      double mag = 0;
+      for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
+      const size_t i = size_t(tk) * rows + r;
+      const double tol = 1e-5 * mag + 1e-6;
+      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
+        FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
+      }
+    }
+  }
 }
 
 }  // namespace unicorn::test
