@@ -6,20 +6,8 @@
 # usage: bash serve_disconnect.sh /path/to/unicorn /path/to/shared
 set -u
 UNICORN=${1:?path to the unicorn binary}
-command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-"$UNICORN" serve-lite --help | grep -q "built without cpp-httplib" && { echo "SKIP: built without cpp-httplib"; exit 77; }
-WORK=$(mktemp -d)
-SERVER_PID=""
-CLIENT_PIDS=()
-cleanup() {
-  for p in "${CLIENT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-failures=0
 . "$(dirname "$0")/../serve/serve_common.sh"
-metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+serve_test_begin
 # wait_metric NAME VALUE SECONDS: true once the metric equals VALUE.
 wait_metric() {
   local i

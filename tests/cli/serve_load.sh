@@ -10,21 +10,9 @@ SHARED=${2:-}
 DURATION=${3:-20}
 MODEL="$SHARED/models/tiny-synth-llama.gguf"
 [ -f "$MODEL" ] || { echo "SKIP: $MODEL not found"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-"$UNICORN" serve-lite --help | grep -q "built without cpp-httplib" && { echo "SKIP: built without cpp-httplib"; exit 77; }
-WORK=$(mktemp -d)
-SERVER_PID=""
-CLIENT_PIDS=()
-cleanup() {
-  for p in "${CLIENT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-failures=0
 . "$(dirname "$0")/../serve/serve_common.sh"
+serve_test_begin
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
-metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 # --- disconnect frees the slot: one slot, a 2000-token stream, the client hangs up after the first tokens.
 start_server disconnect -m "$MODEL" --ctx 2048 --parallel 1 --queue 0 --threads 1 || exit 1

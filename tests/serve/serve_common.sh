@@ -1,5 +1,26 @@
 # Shared by tests/cli/serve_*.sh (sourced, not a test itself): start/stop `unicorn serve-lite` on a free loopback
-# port and check answers. Needs UNICORN, WORK (a temp dir) and failures (a counter) set by the caller.
+# port and check answers. Needs UNICORN, WORK (a temp dir) and failures (a counter) set by the caller, or
+# serve_test_begin to set them.
+
+# serve_test_begin: skips (exit 77) without curl or a serve-lite build; makes WORK, failures=0, and an EXIT trap that
+# kills the server and every pid in CLIENT_PIDS and removes WORK.
+serve_test_begin() {
+  command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+  "$UNICORN" serve-lite --help | grep -q "built without cpp-httplib" && { echo "SKIP: built without cpp-httplib"; exit 77; }
+  WORK=$(mktemp -d)
+  SERVER_PID=""
+  CLIENT_PIDS=()
+  failures=0
+  trap serve_test_cleanup EXIT
+}
+serve_test_cleanup() {
+  for p in "${CLIENT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+
+# metric NAME: the value of one Prometheus sample from /metrics.
+metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 # start_server NAME ARGS...: starts the server with --port 0, waits until it says ready; sets SERVER_PID, PORT, BASE.
 start_server() {
