@@ -129,16 +129,27 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
-  // Q4_K / Q6_K (the bulk of a Q4_K_M model): 32 invocations per super-block read its quant bytes once,
-  // contiguously, and 8 such slices per row keep 8 super-blocks in flight (matvec_rowsg_main.glsl).
-  // (One workgroup per row: a vocabulary-sized head past the device's group-count limit takes the general path.)
-  if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0 &&
-      rows <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
-    const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
-    constexpr uint32_t kRowWorkgroup256 = 256;
-    const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
-    rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
-    return;
+  // Q4_K / Q6_K (the bulk of a Q4_K_M model): one 32-invocation slice per row, kSgRows rows per workgroup, each
+  // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
+  // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
+  if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
+    constexpr uint32_t kSgRows = 4;
+    const uint32_t groups = groups_for(rows, kSgRows);
+    const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
+    if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+      const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
+      const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
+      rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, shader);
+      return;
+    }
+    // Otherwise one workgroup of 256 per row (matvec_rowsg_main.glsl); past the group-count limit the general path.
+    if (rows <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+      const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
+      constexpr uint32_t kRowWorkgroup256 = 256;
+      const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
+      rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
+      return;
+    }
   }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
   const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});

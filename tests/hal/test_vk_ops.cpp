@@ -31,10 +31,11 @@ using namespace unicorn::test;
 namespace {
 
 void check_matvec(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
-                  uint32_t seed) {
+                  uint32_t seed, uint64_t offset = 12) {
   check_weight_product(ctx, t, rows, cols, n_tokens, seed,
                        [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x,
-                           const GpuBuffer& y) { vk.matvec(rec, t, w, w_offset, rows, cols, x, y, n_tokens); });
+                           const GpuBuffer& y) { vk.matvec(rec, t, w, w_offset, rows, cols, x, y, n_tokens); },
+                       offset);
 }
 
 }  // namespace
@@ -59,8 +60,9 @@ TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vu
 
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
-                           "matvec_q5_k", "matvec_q6_k", "rmsnorm", "softmax", "glu", "binary", "rope",
-                           "attn_decode", "unary", "get_rows_f32", "get_rows_q4_0", "get_rows_q6_k"}) {
+                           "matvec_q5_k", "matvec_q6_k", "matvec_q4_k_sg", "matvec_q6_k_sg", "rmsnorm", "softmax",
+                           "glu", "binary", "rope", "attn_decode", "unary", "get_rows_f32", "get_rows_q4_0",
+                           "get_rows_q6_k"}) {
     const SpirvBlob& b = find_spirv(name);
     REQUIRE(b.size_bytes >= 20);
     CHECK(b.words[0] == 0x07230203u);  // SPIR-V magic
@@ -124,6 +126,14 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
   for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     check_matvec(ctx, vk, t, 37, 512, 2, 13);
     check_matvec(ctx, vk, t, 3, 2560, 1, 14);  // 80 chunks: more than the workgroup, uneven share
+    // 16-byte aligned (Q4_K's uvec4 path) and at 0; rows no multiple of 4; 1..16 super-blocks per row (two per
+    // step plus a tail, lanes left idle); 3 blocks make Q6_K rows alternate word alignment; up to 7 tokens.
+    check_matvec(ctx, vk, t, 37, 512, 2, 15, 16);
+    check_matvec(ctx, vk, t, 3, 2560, 1, 16, 16);
+    check_matvec(ctx, vk, t, 9, 768, 7, 17, 0);
+    check_matvec(ctx, vk, t, 6, 256, 3, 18, 32);
+    check_matvec(ctx, vk, t, 5, 4096, 1, 19, 16);
+    check_matvec(ctx, vk, t, 11, 2304, 2, 20, 16);  // 9 blocks: two full steps of 8 and one tail
   }
   CHECK_NO_VALIDATION_ERRORS();
 }

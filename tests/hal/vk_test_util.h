@@ -102,16 +102,15 @@ inline std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w
 }
 
 // One product of a rows x cols weight matrix of type t with n_tokens random activation rows, recorded by
-// record(rec, w, w_offset, x, y), checked against kernels::matmul_reference. W sits at byte 12 of its buffer, as a
-// tensor inside a bigger weight buffer would (and may end mid-word: GpuBuffer rounds up). Tolerance per output:
+// record(rec, w, w_offset, x, y), checked against kernels::matmul_reference. W sits at byte `offset` of its buffer, as
+// a tensor inside a bigger weight buffer would (and may end mid-word: GpuBuffer rounds up). Tolerance per output:
 // 1e-5 * sum_c |w_rc x_tc| + 1e-6: fp32 accumulation against a double reference on the same dequantized weights,
 // while a wrong element, block or token is off by O(|w x|). y starts as NaN, so an output never written fails.
 template <typename Record>
 void check_weight_product(hal::VulkanContext& ctx, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
-                          uint32_t seed, const Record& record) {
-  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens);
+                          uint32_t seed, const Record& record, uint64_t offset = 12) {
+  INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens << " offset=" << offset);
   const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, seed), rows, cols);
-  const uint64_t offset = 12;
   std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);
   std::copy(wq.begin(), wq.end(), wbuf.begin() + offset);
   hal::GpuBuffer w(ctx, wbuf.size(), hal::BufferPlace::DeviceLocal);

@@ -1,0 +1,84 @@
+#version 450
+#include "common.glsl"
+// Decode mat-vec for Q4_K rows (cols % 256 == 0, every super-block 16-byte aligned: w_offset % 16 == 0).
+// A workgroup is ROWS slices of 32 invocations, one output row per slice; lane = 8 * k + part reads, for
+// super-blocks k, k + 4, ..., the block's 16-byte header (d, dmin, 12 scale bytes) and the uvec4 of nibble bytes
+// qs[16 * part .. +15]: with pair = part / 2 and h = part % 2, their low nibbles are elements 64 * pair + 16 * h + i
+// (sub-block 2 * pair), their high nibbles the same offsets + 32 (sub-block 2 * pair + 1). Two super-blocks per
+// step keep two 16-byte loads per lane in flight. x is read directly as vec4 (it is small and cache-resident). The
+// 32 lane sums of a row are added in shared memory, so any subgroup size works.
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
+layout(constant_id = 1) const uint ROWS = 4;
+layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
+layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Params {
+  uint rows;       // output rows
+  uint cols;       // elements per row (multiple of 256)
+  uint row_bytes;  // stored bytes per row (144 per super-block)
+  uint w_offset;   // byte offset of the matrix in the weight buffer (multiple of 16)
+} p;
+
+// Lane's share of one super-block: header hd, nibble bytes q, x starting at vec4 index xv. The scale bytes of
+// sub-blocks 2 * pair and 2 * pair + 1 are picked with shifts (no dynamic vector indexing, which may spill).
+float block_dot(uvec4 hd, uvec4 q, uint pair, uint xv) {
+  const uint sh = 16u * (pair & 1u);
+  const uint A = hd.y >> sh, B = hd.z >> sh, C = hd.w >> sh;  // scales[2 * (pair & 1) + 0, 4, 8 ..], 2 bytes each
+  float sc0, m0, sc1, m1;
+  if (pair < 2u) {  // sub-blocks 0..3: 6-bit values in scales[j] and scales[j + 4]
+    sc0 = float(A & 63u);
+    sc1 = float((A >> 8) & 63u);
+    m0 = float(B & 63u);
+    m1 = float((B >> 8) & 63u);
+  } else {  // sub-blocks 4..7: low 4 bits from scales[j + 4], high 2 from the top of scales[j - 4] / scales[j]
+    sc0 = float((C & 15u) | (((A >> 6) & 3u) << 4));
+    sc1 = float(((C >> 8) & 15u) | (((A >> 14) & 3u) << 4));
+    m0 = float(((C >> 4) & 15u) | (((B >> 6) & 3u) << 4));
+    m1 = float(((C >> 12) & 15u) | (((B >> 14) & 3u) << 4));
+  }
+  const vec2 dm = unpackHalf2x16(hd.x);  // d, dmin
+  float dot0 = 0.0, dot1 = 0.0;
+  vec4 s0 = vec4(0.0), s1 = vec4(0.0);
+  for (uint c = 0; c < 4u; ++c) {
+    const uvec4 bytes = uvec4(q[c], q[c] >> 8, q[c] >> 16, q[c] >> 24);
+    const vec4 xa = x4[xv + c], xb = x4[xv + 8u + c];  // elements +0..15 and +32..47
+    dot0 += dot(vec4(bytes & 15u), xa);
+    dot1 += dot(vec4((bytes >> 4) & 15u), xb);
+    s0 += xa;
+    s1 += xb;
+  }
+  const float sum0 = s0.x + s0.y + s0.z + s0.w, sum1 = s1.x + s1.y + s1.z + s1.w;
+  return dm.x * (sc0 * dot0 + sc1 * dot1) - dm.y * (m0 * sum0 + m1 * sum1);
+}
+
+void main() {
+  const uint lane = gl_LocalInvocationID.x % 32u, slice = gl_LocalInvocationID.x / 32u;
+  const uint row = gl_WorkGroupID.x * ROWS + slice;
+  const uint token = gl_WorkGroupID.y;
+  float acc = 0.0;
+  if (row < p.rows) {
+    const uint part = lane % 8u, pair = part / 2u;
+    const uint base = (p.w_offset + row * p.row_bytes) / 16u;  // in uvec4 units; a super-block is 9
+    const uint xbase = (token * p.cols) / 4u + 16u * pair + 4u * (part % 2u);
+    const uint blocks = p.cols / 256u;
+    uint b = lane / 8u;
+    for (; b + 4u < blocks; b += 8u) {
+      const uint o0 = base + 9u * b, o1 = o0 + 36u;
+      const uvec4 hd0 = w4[o0], q0 = w4[o0 + 1u + part];
+      const uvec4 hd1 = w4[o1], q1 = w4[o1 + 1u + part];
+      acc += block_dot(hd0, q0, pair, xbase + 64u * b);
+      acc += block_dot(hd1, q1, pair, xbase + 64u * (b + 4u));
+    }
+    if (b < blocks) {
+      const uint o0 = base + 9u * b;
+      acc += block_dot(w4[o0], w4[o0 + 1u + part], pair, xbase + 64u * b);
+    }
+  }
+  wg_partial[gl_LocalInvocationID.x] = acc;
+  barrier();
+  if (lane == 0u && row < p.rows) {
+    float total = 0.0;
+    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
+    y[token * p.rows + row] = total;
+  }
+}
