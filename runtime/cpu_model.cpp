@@ -199,12 +199,7 @@ void CpuModel::ensure_capacity(int n) {
 }
 
 void CpuModel::check_positions(int n, int pos) const {
-  if (n <= 0) throw Error("forward: no tokens given");
-  if (pos < 0 || pos > n_cached_)
-    throw Error(str_cat("forward: position ", pos, " is past the ", n_cached_, " cached tokens"));
-  if (static_cast<int64_t>(pos) + n > info_.ctx)
-    throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info_.ctx,
-                        " tokens"));
+  check_forward_request(info_, n, pos, n_cached_);
   // A ring keeps the last window - 1 + chunk positions: truncating further back than chunk tokens (except to 0)
   // would need keys it has overwritten.
   if (chunk_ > 0 && pos > 0 && n_cached_ - pos > chunk_)
@@ -232,9 +227,7 @@ void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, 
   const int n = static_cast<int>(tokens.size());
   check_positions(n, pos);
   if (first_layer_ != 0) throw Error("forward: this CPU model is the tail of a hybrid model (use forward_hidden)");
-  for (int32_t t : tokens)
-    if (t < 0 || t >= cfg_.vocab_size)
-      throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
+  check_token_ids(info_, tokens);
   run_in_chunks(n, pos, logits, all_logits, [&](int done, int m) {
     const auto part = tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(m));
     embed(part);

@@ -35,6 +35,21 @@ ModelInfo describe_model(const ModelConfig& cfg, uint64_t weight_bytes, int ctx)
   return info;
 }
 
+void check_forward_request(const ModelInfo& info, int n, int pos, int n_cached) {
+  if (n <= 0) throw Error("forward: no tokens given");
+  if (pos < 0 || pos > n_cached)
+    throw Error(str_cat("forward: position ", pos, " is past the ", n_cached, " cached tokens"));
+  if (static_cast<int64_t>(pos) + n > info.ctx)
+    throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info.ctx,
+                        " tokens"));
+}
+
+void check_token_ids(const ModelInfo& info, std::span<const int32_t> tokens) {
+  for (int32_t t : tokens)
+    if (t < 0 || t >= info.vocab_size)
+      throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", info.vocab_size, ")"));
+}
+
 namespace {
 
 [[noreturn]] void config_fail(const std::string& file, const std::string& field, const std::string& msg) {

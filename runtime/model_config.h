@@ -1,6 +1,7 @@
 #pragma once
 // The hyper-parameters of a decoder-only transformer, read from HF config.json text or GGUF metadata.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,5 +86,10 @@ ModelConfig config_from_gguf(const Metadata& meta, const std::string& file);
 
 // What every backend reports of the model: the config's shape and ids, the bound weights' bytes, the KV capacity.
 ModelInfo describe_model(const ModelConfig& cfg, uint64_t weight_bytes, int ctx);
+
+// The checks every backend's forward() makes before touching its cache: n > 0 tokens at pos <= n_cached, within
+// the context; each id (when given) inside the vocabulary. Throws Error saying which.
+void check_forward_request(const ModelInfo& info, int n, int pos, int n_cached);
+void check_token_ids(const ModelInfo& info, std::span<const int32_t> tokens);
 
 }  // namespace unicorn

@@ -435,15 +435,8 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
 
 void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
   const int n = static_cast<int>(tokens.size());
-  if (n <= 0) throw Error("forward: no tokens given");
-  if (pos < 0 || pos > n_cached_)
-    throw Error(str_cat("forward: position ", pos, " is past the ", n_cached_, " cached tokens"));
-  if (static_cast<int64_t>(pos) + n > info_.ctx)
-    throw Error(str_cat("context full: ", pos, " cached + ", n, " new tokens exceed the context of ", info_.ctx,
-                        " tokens"));
-  for (int32_t t : tokens)
-    if (t < 0 || t >= cfg_.vocab_size)
-      throw Error(str_cat("token id ", t, " is out of range (vocabulary of ", cfg_.vocab_size, ")"));
+  check_forward_request(info_, n, pos, n_cached_);
+  check_token_ids(info_, tokens);
   n_cached_ = pos;
   try {
     record_and_run(tokens, pos, logits, all_logits);
