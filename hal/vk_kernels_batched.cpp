@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "hal/vk_kernel_checks.h"
 
 namespace unicorn::hal {
 
@@ -22,10 +23,6 @@ const char* matmul_shader(DType t) {
     case DType::Q6_K: return "matmul_q6_k";
     default: return nullptr;
   }
-}
-
-void need_floats(const GpuBuffer& b, uint64_t n, const char* what) {
-  if (b.size() < n * sizeof(float)) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, " floats");
 }
 
 struct MatmulPush {
@@ -65,16 +62,7 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   const char* shader = matmul_shader(dtype);
   if (shader == nullptr) fail("Vulkan matmul: unsupported weight type ", dtype_name(dtype));
   if (n_tokens == 0) fail("Vulkan matmul: no tokens");
-  if (rows == 0 || cols == 0) fail("Vulkan matmul: empty shape");
-  const uint64_t row_bytes = dtype_row_bytes(dtype, cols);  // throws when cols is not a multiple of the block
-  if (cols % 32 != 0) fail("Vulkan matmul: cols ", cols, " is not a multiple of 32");
-  const uint64_t end = w_offset + row_bytes * rows;
-  if (end > w.size()) {
-    fail("Vulkan matmul: ", rows, "x", cols, " ", dtype_name(dtype), " at byte ", w_offset, " runs past the ",
-         w.size(), "-byte weight buffer");
-  }
-  if (end > 0xffffffffull) fail("Vulkan matmul: weight range ends past 4 GiB (byte ", end, ")");
-  if (w_offset % 4 != 0) fail("Vulkan matmul: weight offset ", w_offset, " is not a multiple of 4");
+  const uint64_t row_bytes = check_weights("matmul", dtype, w, w_offset, rows, cols);
   if (uint64_t(n_tokens) * std::max(rows, cols) > 0xffffffffull) fail("Vulkan matmul: activations exceed 2^32 floats");
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matmul x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matmul y");
