@@ -335,6 +335,14 @@ void VulkanContext::submit_and_wait(VkCommandBuffer cb) const {
   vk_check(r, "vkQueueSubmit/vkWaitForFences");
 }
 
+void VulkanContext::submit(VkCommandBuffer cb) const {
+  VkSubmitInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cb;
+  vk_check(fn_.vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE), "vkQueueSubmit");
+}
+
 void VulkanContext::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) const {
   VkCommandBufferAllocateInfo ai{};
   ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;

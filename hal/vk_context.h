@@ -82,6 +82,9 @@ class VulkanContext {
   void submit_and_wait(const std::function<void(VkCommandBuffer)>& record) const;
   // Submits an already recorded command buffer and waits (fence) for it.
   void submit_and_wait(VkCommandBuffer cb) const;
+  // Submits cb without waiting (a later submit_and_wait on this queue waits for it too, through the barriers the
+  // caller records).
+  void submit(VkCommandBuffer cb) const;
 
   // The physical devices the loader reports (creates and destroys an instance; no device).
   static std::vector<VulkanDeviceChoice> list_devices();

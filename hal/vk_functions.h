@@ -61,6 +61,7 @@ namespace unicorn::hal {
   X(vkCmdResetQueryPool)           \
   X(vkCmdWriteTimestamp)           \
   X(vkQueueSubmit)                 \
+  X(vkQueueWaitIdle)               \
   X(vkCreateFence)                 \
   X(vkDestroyFence)                \
   X(vkWaitForFences)               \

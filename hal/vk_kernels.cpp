@@ -64,6 +64,15 @@ struct AttnPush {
 struct KvStorePush {
   uint32_t n_heads, head_dim, interleaved, cs_offset, n_tokens, dst;
 };
+struct AddRmsPush {
+  uint32_t n;
+  float eps;
+  uint32_t post_mode, mode;
+};
+struct RopeStorePush {
+  uint32_t n_heads, n_kv_heads, head_dim, interleaved, cs_offset, dst, q_norm, k_norm, v_norm;
+  float eps;
+};
 struct MatvecAnyPush {
   uint32_t rows, cols;
 };
@@ -165,6 +174,25 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
   const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
   const ComputePipeline& p = spec_pipeline("rmsnorm", 3, sizeof(RmsPush), {wg});
   rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
+}
+
+void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
+                                RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out,
+                                uint32_t n, uint32_t n_rows, float eps) {
+  if (n == 0 || n_rows == 0) fail("Vulkan add_rmsnorm: empty shape");
+  const uint64_t total = uint64_t(n) * n_rows;
+  need_floats(x, total, "Vulkan add_rmsnorm x");
+  need_floats(d, total, "Vulkan add_rmsnorm d");
+  need_floats(out, total, "Vulkan add_rmsnorm out");
+  if (mode != RmsWeight::None) need_floats(w, n, "Vulkan add_rmsnorm weight");
+  if (post_w != nullptr && post_mode != RmsWeight::None) need_floats(*post_w, n, "Vulkan add_rmsnorm post weight");
+  // post_mode 0 means no post-norm at all; a post-norm without weight is not needed by any model.
+  const uint32_t pm = post_w == nullptr ? 0u : static_cast<uint32_t>(post_mode);
+  if (post_w != nullptr && post_mode == RmsWeight::None) fail("Vulkan add_rmsnorm: post-norm without a weight");
+  const AddRmsPush push{n, eps, pm, static_cast<uint32_t>(mode)};
+  const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
+  const ComputePipeline& p = spec_pipeline("add_rmsnorm", 5, sizeof(AddRmsPush), {wg});
+  rec.dispatch(p, {x, d, post_w != nullptr ? *post_w : d, w, out}, push, n_rows);
 }
 
 void VulkanKernels::softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows) {
@@ -284,6 +312,59 @@ void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const Gpu
   const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
   rec.dispatch(pipeline("kv_store", 5, sizeof(KvStorePush), kElementWorkgroup), {k, v, cos_sin, k_cache, v_cache}, push,
                groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup));
+}
+
+void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k, const GpuBuffer& v,
+                               const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads, uint32_t n_kv_heads,
+                               uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
+                               const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms) {
+  if (n_heads == 0 || head_dim == 0 || head_dim % 2 != 0 || n_tokens == 0) fail("Vulkan rope_store: bad shape");
+  need_floats(q, uint64_t(n_tokens) * n_heads * head_dim, "Vulkan rope_store q");
+  need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan rope_store cos/sin");
+  const uint64_t row = uint64_t(n_kv_heads) * head_dim;
+  if (n_kv_heads > 0) {
+    need_floats(k, n_tokens * row, "Vulkan rope_store k");
+    need_floats(v, n_tokens * row, "Vulkan rope_store v");
+    need_floats(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store k cache");
+    need_floats(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store v cache");
+  }
+  const uint64_t dst = uint64_t(position) * row;
+  if (dst + n_tokens * row > 0xffffffffull) fail("Vulkan rope_store: cache offset past 2^32 floats");
+  auto head_mode = [&](const GpuBuffer* w) {
+    if (w == nullptr) return 0u;
+    need_floats(*w, head_dim, "Vulkan rope_store norm weight");
+    return norms.mode == RmsWeight::None ? 3u : static_cast<uint32_t>(norms.mode);
+  };
+  const RopeStorePush push{n_heads,        n_kv_heads,           head_dim,
+                           interleaved ? 1u : 0u, cs_offset,     static_cast<uint32_t>(dst),
+                           head_mode(norms.q_w), head_mode(norms.k_w), norms.v_norm ? 1u : 0u,
+                           norms.eps};
+  constexpr uint32_t kHeadWorkgroup = 64;
+  const ComputePipeline& p = spec_pipeline("rope_store", 8, sizeof(RopeStorePush), {kHeadWorkgroup});
+  rec.dispatch(p,
+               {q, n_kv_heads > 0 ? k : q, n_kv_heads > 0 ? v : q, cos_sin, norms.q_w ? *norms.q_w : q,
+                norms.k_w ? *norms.k_w : q, n_kv_heads > 0 ? k_cache : q, n_kv_heads > 0 ? v_cache : q},
+               push, n_heads + n_kv_heads, n_tokens);
+}
+
+bool VulkanKernels::matvec_glu_supports(DType gate, DType up, uint32_t cols) {
+  return gate == DType::Q4_K && up == DType::Q4_K && cols % 256 == 0;
+}
+
+void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffer& gate, const GpuBuffer& up,
+                               uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& y,
+                               uint32_t n_tokens, GluActivation act) {
+  if (!matvec_glu_supports(dtype, dtype, cols)) fail("Vulkan matvec_glu: needs Q4_K with cols % 256 == 0");
+  if (n_tokens == 0) fail("Vulkan matvec_glu: no tokens");
+  const uint64_t row_bytes = check_weights("matvec_glu gate", dtype, gate, 0, rows, cols);
+  check_weights("matvec_glu up", dtype, up, 0, rows, cols);
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu x");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu y");
+  constexpr uint32_t kGluRows = 2;
+  const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
+  const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
+                                           {64 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
+  rec.dispatch(p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, 1, "matvec_q4_k_glu");
 }
 
 void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,

@@ -41,6 +41,12 @@ class VulkanKernels {
   // for RmsWeight::None.
   void rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out, uint32_t n,
                uint32_t n_rows, float eps, RmsWeight mode);
+  // Residual add fused with the next norm, per row of n (n_rows rows): x += post_w ? rmsnorm(d) * post_w : d, then
+  // out = rmsnorm(x) * w (each weight applied as its mode says; post_w == nullptr: no post-norm). x is updated in
+  // place; out must not alias x or d.
+  void add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
+                   RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out, uint32_t n,
+                   uint32_t n_rows, float eps);
   // In place over n_rows rows of n (see kernels::softmax: -inf entries give 0).
   void softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows);
   // out = act(gate) * up over n elements; out may be gate or up.
@@ -84,6 +90,29 @@ class VulkanKernels {
   void kv_store(CommandRecorder& rec, const GpuBuffer& k, const GpuBuffer& v, const GpuBuffer& cos_sin,
                 uint32_t cs_offset, uint32_t n_kv_heads, uint32_t head_dim, bool interleaved, uint32_t n_tokens,
                 const GpuBuffer& k_cache, const GpuBuffer& v_cache, uint32_t position);
+
+  // Per-head norms + RoPE + KV append in one dispatch (rope_store.comp): q ([token][n_heads][head_dim]) is
+  // rotated in place and, when n_kv_heads > 0, k rotated and v appended to the caches at position (as kv_store).
+  // Before rotating, heads are RMS-normalized when a norm weight is given (q_w / k_w with head_mode), and values
+  // without weight when v_norm. Same rotation table arguments as rope(); q_w / k_w hold head_dim floats.
+  struct HeadNorms {
+    const GpuBuffer* q_w = nullptr;
+    const GpuBuffer* k_w = nullptr;
+    RmsWeight mode = RmsWeight::Weight;
+    bool v_norm = false;
+    float eps = 1e-6f;
+  };
+  void rope_store(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k, const GpuBuffer& v,
+                  const GpuBuffer& cos_sin, uint32_t cs_offset, uint32_t n_heads, uint32_t n_kv_heads,
+                  uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
+                  const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms);
+
+  // Whether matvec_glu takes these gate/up matrices (Q4_K, cols % 256 == 0, offset 0).
+  static bool matvec_glu_supports(DType gate, DType up, uint32_t cols);
+  // y[t * rows + r] = act(gate[r] . x_t) * (up[r] . x_t) for t < n_tokens: the decode gate/up projections with the
+  // GLU fused in. gate and up are rows x cols Q4_K matrices at byte 0 of their buffers.
+  void matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffer& gate, const GpuBuffer& up, uint32_t rows,
+                  uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens, GluActivation act);
 
   // ---- Gemma 3n ----
   // y = W x for an F32 matrix of any width (rows x cols, row-major), n_tokens rows of x; for small matrices whose

@@ -1,6 +1,9 @@
 #include "hal/vk_recorder.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <algorithm>
+#include <cstdlib>
+
 #include "base/error.h"
 
 namespace unicorn::hal {
@@ -13,22 +16,13 @@ constexpr uint32_t kMaxTimedDispatches = 4096;  // a Gemma 3n prefill records ~1
 
 CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ctx_(ctx) {
   const VulkanFns& f = ctx.fn();
-  VkCommandBufferAllocateInfo ai{};
-  ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  ai.commandPool = ctx.command_pool();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  vk_check(f.vkAllocateCommandBuffers(ctx.device(), &ai, &cb_), "vkAllocateCommandBuffers");
+  if (const char* e = std::getenv("UNICORN_VK_SUBMIT_EVERY")) submit_every_ = static_cast<uint32_t>(std::atoi(e));
   if (timestamps && ctx.has_timestamps()) {
     VkQueryPoolCreateInfo qi{};
     qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
     qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
     qi.queryCount = 2 * kMaxTimedDispatches;
-    const VkResult r = f.vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries_);
-    if (r != VK_SUCCESS) {
-      f.vkFreeCommandBuffers(ctx.device(), ctx.command_pool(), 1, &cb_);
-      vk_check(r, "vkCreateQueryPool");
-    }
+    vk_check(f.vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries_), "vkCreateQueryPool");
     max_queries_ = qi.queryCount;
   }
 }
@@ -36,19 +30,43 @@ CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ct
 CommandRecorder::~CommandRecorder() {
   const VulkanFns& f = ctx_.fn();
   if (recording_) f.vkEndCommandBuffer(cb_);
-  f.vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), 1, &cb_);
+  if (submitted_any_) f.vkQueueWaitIdle(ctx_.queue());  // command buffers in flight must not be freed
+  if (!cbs_.empty()) {
+    f.vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), static_cast<uint32_t>(cbs_.size()), cbs_.data());
+  }
   for (VkDescriptorPool p : pools_) f.vkDestroyDescriptorPool(ctx_.device(), p, nullptr);
   if (queries_ != VK_NULL_HANDLE) f.vkDestroyQueryPool(ctx_.device(), queries_, nullptr);
 }
 
 void CommandRecorder::begin() {
   const VulkanFns& f = ctx_.fn();
+  if (used_cbs_ == cbs_.size()) {
+    VkCommandBufferAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ai.commandPool = ctx_.command_pool();
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb = VK_NULL_HANDLE;
+    vk_check(f.vkAllocateCommandBuffers(ctx_.device(), &ai, &cb), "vkAllocateCommandBuffers");
+    cbs_.push_back(cb);
+  }
+  cb_ = cbs_[used_cbs_++];
   VkCommandBufferBeginInfo bi{};
   bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   vk_check(f.vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
-  if (queries_ != VK_NULL_HANDLE) f.vkCmdResetQueryPool(cb_, queries_, 0, max_queries_);
+  if (queries_ != VK_NULL_HANDLE && used_cbs_ == 1) f.vkCmdResetQueryPool(cb_, queries_, 0, max_queries_);
   recording_ = true;
+  since_flush_ = 0;
+  // The first command buffers are short so the GPU starts early; later ones grow to submit_every_.
+  flush_at_ = std::min<uint32_t>(submit_every_, 16u << std::min<size_t>(used_cbs_ - 1, 8));
+}
+
+void CommandRecorder::flush() {
+  vk_check(ctx_.fn().vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
+  recording_ = false;
+  ctx_.submit(cb_);
+  submitted_any_ = true;
 }
 
 VkDescriptorSet CommandRecorder::allocate_set(VkDescriptorSetLayout layout) {
@@ -140,6 +158,7 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
   if (concurrent_) barrier_pending_ = true;
   else barrier();
   ++n_dispatches_;
+  if (!concurrent_ && submit_every_ > 0 && ++since_flush_ >= flush_at_) flush();
 }
 
 void CommandRecorder::barrier() {
@@ -153,6 +172,7 @@ void CommandRecorder::barrier() {
 void CommandRecorder::end_concurrent() {
   concurrent_ = false;
   if (barrier_pending_ && recording_) barrier();
+  barrier_pending_ = false;
 }
 
 void CommandRecorder::copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
@@ -186,23 +206,36 @@ void CommandRecorder::trim_set_cache() {
   pool_in_use_ = 0;
 }
 
-void CommandRecorder::discard() {
-  if (!recording_) return;
+void CommandRecorder::reset_batch() {
   const VulkanFns& f = ctx_.fn();
-  recording_ = false;
-  f.vkEndCommandBuffer(cb_);  // its result does not matter: the buffer is reset unsubmitted
   labels_.clear();
   n_dispatches_ = 0;
   concurrent_ = barrier_pending_ = false;
+  submitted_any_ = false;
   trim_set_cache();
-  vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
+  for (size_t i = 0; i < used_cbs_; ++i) vk_check(f.vkResetCommandBuffer(cbs_[i], 0), "vkResetCommandBuffer");
+  used_cbs_ = 0;
+  cb_ = VK_NULL_HANDLE;
+}
+
+void CommandRecorder::discard() {
+  if (!recording_ && !submitted_any_) return;
+  const VulkanFns& f = ctx_.fn();
+  if (recording_) f.vkEndCommandBuffer(cb_);  // its result does not matter: the buffer is reset unsubmitted
+  recording_ = false;
+  // What was submitted already runs to its end (it only writes the model's scratch and cache rows past the valid
+  // ones); its command buffers are reset after it.
+  if (submitted_any_) vk_check(f.vkQueueWaitIdle(ctx_.queue()), "vkQueueWaitIdle");
+  reset_batch();
 }
 
 void CommandRecorder::submit_and_wait() {
   timings_.clear();
-  if (!recording_) return;
+  if (!recording_ && !submitted_any_) return;
+  if (!recording_) begin();  // everything was flushed: one more buffer carries the closing barrier and the fence
   const VulkanFns& f = ctx_.fn();
-  // Results become visible to host reads (mapped buffers) and to transfers (staged downloads).
+  // Results become visible to host reads (mapped buffers) and to transfers (staged downloads). The barrier's first
+  // scope is everything earlier in submission order, so it covers the buffers flushed before this one.
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
                      VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                      VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
@@ -211,7 +244,13 @@ void CommandRecorder::submit_and_wait() {
                          nullptr);
   recording_ = false;
   vk_check(f.vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
-  ctx_.submit_and_wait(cb_);
+  try {
+    ctx_.submit_and_wait(cb_);
+  } catch (...) {
+    if (submitted_any_) f.vkQueueWaitIdle(ctx_.queue());
+    reset_batch();
+    throw;
+  }
   if (!labels_.empty()) {
     std::vector<uint64_t> ticks(2 * labels_.size());
     vk_check(f.vkGetQueryPoolResults(ctx_.device(), queries_, 0, static_cast<uint32_t>(ticks.size()),
@@ -223,11 +262,7 @@ void CommandRecorder::submit_and_wait() {
       timings_.push_back({labels_[i], ns * 1e-6});
     }
   }
-  labels_.clear();
-  n_dispatches_ = 0;
-  concurrent_ = barrier_pending_ = false;
-  trim_set_cache();
-  vk_check(f.vkResetCommandBuffer(cb_, 0), "vkResetCommandBuffer");
+  reset_batch();
 }
 
 }  // namespace unicorn::hal

@@ -33,7 +33,9 @@ struct DispatchTime {
 // the buffers it records must live until the submission ends. Usage: dispatch()... then submit_and_wait(), which
 // also resets it for the next batch. Each dispatch is followed by a compute->compute memory barrier (a batch is a
 // sequence of dependent ops) except inside begin_concurrent()/end_concurrent(); the batch ends with a barrier to
-// host reads.
+// host reads. A long batch is cut into several command buffers, each submitted as soon as it is full (every
+// submit_every() dispatches, fewer for the first ones), so the GPU runs the start of a batch while the host records
+// the rest; they run in order and submit_and_wait() waits for all of them.
 class CommandRecorder {
  public:
   // timestamps: record per-dispatch GPU times when the queue supports it (timings() then has one entry each).
@@ -70,6 +72,9 @@ class CommandRecorder {
 
   // Dispatches recorded since the last submission.
   uint32_t pending() const { return n_dispatches_; }
+  // Dispatches per early submission (0: one submission per batch). Default 64, or UNICORN_VK_SUBMIT_EVERY.
+  uint32_t submit_every() const { return submit_every_; }
+  void set_submit_every(uint32_t n) { submit_every_ = n; }
   // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
   void submit_and_wait();
   // Drops everything recorded since the last submission (after an error mid-recording) without running it.
@@ -79,10 +84,18 @@ class CommandRecorder {
 
  private:
   void begin();
+  void flush();  // ends and submits the current command buffer without waiting
+  void reset_batch();
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
 
   const VulkanContext& ctx_;
+  std::vector<VkCommandBuffer> cbs_;  // cbs_[0 .. used_cbs_) belong to the current batch, the last one recording
+  size_t used_cbs_ = 0;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
+  uint32_t submit_every_ = 64;
+  uint32_t since_flush_ = 0;     // dispatches in the current command buffer
+  uint32_t flush_at_ = 0;        // flush the current command buffer at this many dispatches
+  bool submitted_any_ = false;   // part of this batch was submitted already
   void barrier();
   void trim_set_cache();
   std::vector<VkDescriptorPool> pools_;

@@ -1,6 +1,7 @@
 #include "runtime/vulkan_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -220,6 +221,7 @@ class VulkanModel final : public Model {
   std::unique_ptr<CpuLayerTail> cpu_tail_;  // layers [gpu_layers_, n_layers) and the head; null when all on GPU
   int gpu_layers_ = 0;
   bool profile_ = false;
+  bool fuse_ = true;  // fused kernels (add+norm, norm+rope+KV store, gate/up+GLU); UNICORN_VK_FUSE=0 turns them off
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -241,6 +243,11 @@ class VulkanModel final : public Model {
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   std::map<std::string, OpTime> op_times_;
+  // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
+  // waiting for the last submission.
+  std::chrono::steady_clock::time_point forward_start_;
+  double host_record_ms_ = 0, host_wait_ms_ = 0;
+  uint64_t forwards_ = 0;
 };
 
 // How much device-local memory the weights may take: the largest device-local heap's availability minus what the
@@ -278,6 +285,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   P_ = static_cast<uint32_t>(cfg_.per_layer_dim);
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
+  if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -448,6 +456,7 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
 
 void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
   const int n = static_cast<int>(tokens.size());
+  forward_start_ = std::chrono::steady_clock::now();
   ensure_capacity(n, pos, all_logits);
   std::memcpy(ids_.mapped(), tokens.data(), sizeof(int32_t) * tokens.size());
 
@@ -471,18 +480,23 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
     return;
   }
   const uint32_t rows = all_logits ? static_cast<uint32_t>(n) : 1u;
+  const GpuBuffer* head_in = &xn_;
   if (cfg_.arch == ModelArch::Gemma3n) {
     gemma3n_output(n, all_logits ? 0 : n - 1, static_cast<int>(rows));
   } else {
-    const GpuBuffer* head_in = &x_;
+    // Fused: the last layer left the output-normed rows in xn_; otherwise norm the rows the head reads.
+    const bool normed = fuse_ && gpu_layers_ > 0;
+    const GpuBuffer& src = normed ? xn_ : x_;
     if (!all_logits && n > 1) {
-      rec_->copy(x_, uint64_t(n - 1) * H_ * 4, row_, 0, uint64_t(H_) * 4);
-      head_in = &row_;
+      rec_->copy(src, uint64_t(n - 1) * H_ * 4, row_, 0, uint64_t(H_) * 4);
+      if (normed) head_in = &row_;
+      else norm(row_, final_norm_, xn_, H_, rows);
+    } else if (!normed) {
+      norm(x_, final_norm_, xn_, H_, rows);
     }
-    norm(*head_in, final_norm_, xn_, H_, rows);
   }
   const GpuMatrix& head = lm_head_.buf.handle() != VK_NULL_HANDLE ? lm_head_ : embed_;
-  kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, xn_, logits_, rows);
+  kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, *head_in, logits_, rows);
   const uint32_t n_logits = rows * static_cast<uint32_t>(cfg_.vocab_size);
   if (cfg_.final_softcap > 0)
     kernels_->unary(*rec_, logits_, logits_, n_logits, hal::UnaryOp::SoftCap, static_cast<float>(cfg_.final_softcap));
@@ -492,8 +506,13 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
 }
 
 void VulkanModel::submit() {
+  const auto recorded = std::chrono::steady_clock::now();
   rec_->submit_and_wait();
   if (!profile_) return;
+  const auto done = std::chrono::steady_clock::now();
+  host_record_ms_ += std::chrono::duration<double, std::milli>(recorded - forward_start_).count();
+  host_wait_ms_ += std::chrono::duration<double, std::milli>(done - recorded).count();
+  ++forwards_;
   for (const hal::DispatchTime& t : rec_->timings()) {
     OpTime& o = op_times_[t.label];
     o.ms += t.ms;
@@ -504,15 +523,29 @@ void VulkanModel::submit() {
 void VulkanModel::layer_standard(int l, int n, int pos) {
   const GpuLayer& G = layers_[l];
   const bool gemma = cfg_.arch != ModelArch::Llama;
-  const uint32_t rows_h = static_cast<uint32_t>(n) * H_;
-  norm(x_, G.attn_norm, xn_, H_, static_cast<uint32_t>(n));
+  const uint32_t N = static_cast<uint32_t>(n), rows_h = N * H_;
+  const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+  // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
+  if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
   attention(l, xn_, n, pos, o_);
-  if (gemma) norm(o_, G.post_attn_norm, o_, H_, static_cast<uint32_t>(n));
-  kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
-  norm(x_, G.ffn_norm, xn_, H_, static_cast<uint32_t>(n));
+  if (fuse_) {
+    kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
+                          eps_);
+  } else {
+    if (gemma) norm(o_, G.post_attn_norm, o_, H_, N);
+    kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
+    norm(x_, G.ffn_norm, xn_, H_, N);
+  }
   mlp(l, xn_, n, ffo_);
-  if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, static_cast<uint32_t>(n));
-  kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
+  // The next norm: the next GPU layer's input norm or, after the last layer, the output norm (all rows; the head
+  // picks its row). None when a CPU tail takes the hidden state.
+  const GpuBuffer* next = l + 1 < gpu_layers_ ? &layers_[l + 1].attn_norm : (cpu_tail_ ? nullptr : &final_norm_);
+  if (fuse_ && next != nullptr) {
+    kernels_->add_rmsnorm(*rec_, x_, ffo_, gemma ? &G.post_ffn_norm : nullptr, mode, *next, mode, xn_, H_, N, eps_);
+  } else {
+    if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
+    kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
+  }
 }
 
 // ---- Gemma 3n (mirrors CpuModel's gemma3n_* step by step; streams are [N][n * hidden]) ----
@@ -632,14 +665,28 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     matvec(G.wv, in, v_, n);
   }
   rec_->end_concurrent();
-  if (G.q_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
-  kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
-  if (owns_kv) {
-    if (G.k_norm.handle() != VK_NULL_HANDLE) kernels_->rmsnorm(*rec_, k_, &G.k_norm, k_, hd, N * nkv, eps_, head_norm);
-    if (cfg_.arch == ModelArch::Gemma3n) kernels_->rmsnorm(*rec_, v_, nullptr, v_, hd, N * nkv, eps_, RmsWeight::None);
-    // Rotates the keys and appends keys and values to the cache in one dispatch.
-    kernels_->kv_store(*rec_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N,
-                       G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
+  const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
+  const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
+  if (fuse_) {
+    VulkanKernels::HeadNorms norms;
+    norms.q_w = has_q_norm ? &G.q_norm : nullptr;
+    norms.k_w = has_k_norm ? &G.k_norm : nullptr;
+    norms.mode = head_norm;
+    norms.v_norm = v_norm;
+    norms.eps = eps_;
+    kernels_->rope_store(*rec_, q_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nh, owns_kv ? nkv : 0u, hd,
+                         cfg_.rope_interleaved, N, G.k_cache.handle() != VK_NULL_HANDLE ? G.k_cache : q_,
+                         G.v_cache.handle() != VK_NULL_HANDLE ? G.v_cache : q_, static_cast<uint32_t>(pos), norms);
+  } else {
+    if (has_q_norm) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
+    kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
+    if (owns_kv) {
+      if (has_k_norm) kernels_->rmsnorm(*rec_, k_, &G.k_norm, k_, hd, N * nkv, eps_, head_norm);
+      if (v_norm) kernels_->rmsnorm(*rec_, v_, nullptr, v_, hd, N * nkv, eps_, RmsWeight::None);
+      // Rotates the keys and appends keys and values to the cache in one dispatch.
+      kernels_->kv_store(*rec_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N,
+                         G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
+    }
   }
   const GpuLayer& src = layers_[cfg_.kv_source[l]];
   const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
@@ -671,14 +718,21 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
 void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
-  rec_->begin_concurrent();
-  matvec(G.w_gate, in, gate_, n);
-  matvec(G.w_up, in, up_, n);
-  rec_->end_concurrent();
   const float mult = cfg_.sparsity_multiplier[l];
-  if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
-  kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F,
-                cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu);
+  const hal::GluActivation act = cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu;
+  // Decode with Q4_K gate/up and no sparsity between projection and activation: one fused dispatch.
+  if (fuse_ && n < static_cast<int>(VulkanKernels::kMatmulMinTokens) && !std::isfinite(mult) && !G.w_gate.any_width &&
+      VulkanKernels::matvec_glu_supports(G.w_gate.dtype, G.w_up.dtype, G.w_gate.cols)) {
+    kernels_->matvec_glu(*rec_, G.w_gate.dtype, G.w_gate.buf, G.w_up.buf, F, G.w_gate.cols, in, gate_,
+                         static_cast<uint32_t>(n), act);
+  } else {
+    rec_->begin_concurrent();
+    matvec(G.w_gate, in, gate_, n);
+    matvec(G.w_up, in, up_, n);
+    rec_->end_concurrent();
+    if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
+    kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F, act);
+  }
   matvec(G.w_down, gate_, out, n);
 }
 
@@ -702,6 +756,15 @@ std::string VulkanModel::profile_report() const {
     s << line;
   }
   if (!ctx_->has_timestamps()) s << "(this queue has no timestamps: nothing was timed)\n";
+  if (forwards_ > 0) {
+    const double f = static_cast<double>(forwards_);
+    std::snprintf(line, sizeof line,
+                  "host per forward (%llu): %.3f ms recording (GPU already running its first parts), %.3f ms waiting "
+                  "for the last; %u dispatches per submission\n",
+                  static_cast<unsigned long long>(forwards_), host_record_ms_ / f, host_wait_ms_ / f,
+                  rec_->submit_every());
+    s << line;
+  }
   return s.str();
 }
 

@@ -4,6 +4,8 @@
 # there with `unicorn synth`, ours and (when carried) llama.cpp's Vulkan llama-bench on the same file, alternating.
 # Expects (carried): .gl/*.deb (Vulkan loader), devrun/unicorn (+ devrun/lib/*.so), devrun/shared (fixtures),
 # optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
+# VARIANTS="A=1 B=2;C=0" also benches Llama once per ';'-separated set of environment settings (A/B of switches
+# such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call.
 set -u
 REPS=${1:-3}
 OUT=${OUT:-/tmp/out}
@@ -24,8 +26,8 @@ UNICORN_RUN_EXTRA="--device vulkan" UNICORN_EXPECT_DEVICE=vulkan timeout 120 bas
 synth() {  # synth ARCH SHAPE FILE
   [ -f "$3" ] || timeout 200 "$U" synth --arch "$1" --shape "$2" --type q4km -q -o "$3" 2>&1 | tail -1
 }
-bench_ours() {  # bench_ours FILE TAG
-  timeout 150 "$U" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
+bench_ours() {  # bench_ours FILE TAG [env settings]
+  env ${3:-} timeout 150 "$U" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
   python3 - "$OUT/$2.json" "$2" <<'PY'
 import json, sys
 try:
@@ -46,9 +48,12 @@ bench_llamacpp() {  # bench_llamacpp FILE TAG
 echo "== llama-3.2-1b Q4_K_M"
 synth llama llama-3.2-1b /tmp/l1b.gguf
 for round in 1 2; do bench_ours /tmp/l1b.gguf "l1b.r$round"; bench_llamacpp /tmp/l1b.gguf "l1b.r$round"; done
+IFS=';' read -ra variants <<<"${VARIANTS:-}"
+for i in "${!variants[@]}"; do echo "variant: ${variants[$i]}"; bench_ours /tmp/l1b.gguf "l1b.v$i" "${variants[$i]}"; done
 profile() {  # profile FILE TAG: decode-only and prefill-only op tables
   timeout 100 "$U" bench -m "$1" -p 0 -n 64 -r 1 --device vulkan --profile >"$OUT/$2.profile-tg.txt" 2>&1
   echo "-- $2 decode (tg64 + warm-up)"; grep -A16 "GPU time by op" "$OUT/$2.profile-tg.txt" | head -18
+  grep "host per forward" "$OUT/$2.profile-tg.txt"
   timeout 100 "$U" bench -m "$1" -p 512 -n 0 -r 1 --device vulkan --profile >"$OUT/$2.profile-pp.txt" 2>&1
   echo "-- $2 prefill (pp512 + warm-up)"; grep -A10 "GPU time by op" "$OUT/$2.profile-pp.txt" | head -12
 }

@@ -4,6 +4,7 @@
 // no Vulkan device is present.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -16,6 +17,7 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
+#include "kernels/ops.h"
 #include "tests/hal/vk_test_util.h"
 
 using namespace unicorn;
@@ -301,6 +303,194 @@ TEST_CASE("vulkan kv_store appends rotated keys and plain values at the cache po
     }
     check_close(download(kc, old.size()), want_k, 1e-5, 1e-6);
     check_close(download(vc, old.size()), want_v, 0, 0);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+// ---- Fused decode kernels (add_rmsnorm, rope_store, matvec_glu) against double references -------------------------
+
+namespace {
+double gain(RmsWeight m, double w) { return m == RmsWeight::Weight ? w : (m == RmsWeight::OnePlusWeight ? 1.0 + w : 1.0); }
+}  // namespace
+
+TEST_CASE("vulkan add_rmsnorm adds the (post-normed) branch in place and norms the sum", "[vulkan]") {
+  NEED_VULKAN();
+  const float eps = 1e-6f;
+  for (uint32_t n : {300u, 2048u}) {  // 128 invocations with an uneven tail; the 512-invocation path
+    for (bool post : {false, true}) {
+      const RmsWeight mode = post ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+      INFO("n " << n << " post-norm " << post);
+      const uint32_t rows = 3;
+      const std::vector<float> x = random_floats(size_t(rows) * n, 81, 2.0f), d = random_floats(size_t(rows) * n, 82);
+      const std::vector<float> dw = random_floats(n, 83), w = random_floats(n, 84);
+      GpuBuffer xb = upload(ctx, x), db = upload(ctx, d), dwb = upload(ctx, dw), wb = upload(ctx, w);
+      GpuBuffer out = upload(ctx, std::vector<float>(size_t(rows) * n, std::nanf("")));
+      CommandRecorder rec(ctx);
+      vk.add_rmsnorm(rec, xb, db, post ? &dwb : nullptr, mode, wb, mode, out, n, rows, eps);
+      rec.submit_and_wait();
+      std::vector<double> want_x(x.size()), want_out(x.size());
+      for (uint32_t r = 0; r < rows; ++r) {
+        const size_t b = size_t(r) * n;
+        double sd = 0, ss = 0;
+        for (uint32_t i = 0; i < n; ++i) sd += double(d[b + i]) * d[b + i];
+        const double dinv = 1.0 / std::sqrt(sd / n + eps);
+        for (uint32_t i = 0; i < n; ++i) {
+          want_x[b + i] = x[b + i] + (post ? d[b + i] * dinv * gain(mode, dw[i]) : d[b + i]);
+          ss += want_x[b + i] * want_x[b + i];
+        }
+        const double inv = 1.0 / std::sqrt(ss / n + eps);
+        for (uint32_t i = 0; i < n; ++i) want_out[b + i] = want_x[b + i] * inv * gain(mode, w[i]);
+      }
+      check_close(download(xb, x.size()), want_x, 1e-5, 1e-6);
+      check_close(download(out, x.size()), want_out, 1e-4, 1e-5);
+    }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan rope_store norms and rotates q and k, appends k and v, for GQA and shared-KV layers", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t head_dim = 40, half = head_dim / 2, n_heads = 6, n_tokens = 3, pos = 5, ctx_len = 10;
+  const float eps = 1e-6f;
+  std::vector<float> table(size_t(ctx_len) * head_dim);
+  for (uint32_t p = 0; p < ctx_len; ++p)
+    for (uint32_t i = 0; i < half; ++i) {
+      const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
+      table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
+      table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
+    }
+  const std::vector<float> qw = random_floats(head_dim, 91), kw = random_floats(head_dim, 92);
+  struct Case {
+    uint32_t n_kv;
+    bool norms, v_norm, interleaved;
+    RmsWeight mode;
+  };
+  for (const Case& c : {Case{2, false, false, true, RmsWeight::Weight}, Case{2, true, false, false, RmsWeight::OnePlusWeight},
+                        Case{3, true, true, false, RmsWeight::Weight}, Case{0, true, false, false, RmsWeight::Weight}}) {
+    INFO("n_kv " << c.n_kv << " norms " << c.norms << " v_norm " << c.v_norm << " interleaved " << c.interleaved);
+    const uint32_t kv = std::max(c.n_kv, 1u), row = kv * head_dim;
+    const std::vector<float> q = random_floats(size_t(n_tokens) * n_heads * head_dim, 93, 3.0f);
+    const std::vector<float> k = random_floats(size_t(n_tokens) * row, 94, 3.0f), v = random_floats(size_t(n_tokens) * row, 95);
+    const std::vector<float> old = random_floats(size_t(ctx_len) * row, 96);
+    GpuBuffer qb = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v), tb = upload(ctx, table);
+    GpuBuffer qwb = upload(ctx, qw), kwb = upload(ctx, kw), kc = upload(ctx, old), vc = upload(ctx, old);
+    VulkanKernels::HeadNorms norms;
+    if (c.norms) {
+      norms.q_w = &qwb;
+      norms.k_w = &kwb;
+    }
+    norms.mode = c.mode;
+    norms.v_norm = c.v_norm;
+    norms.eps = eps;
+    CommandRecorder rec(ctx);
+    vk.rope_store(rec, qb, kb, vb, tb, pos * head_dim, n_heads, c.n_kv, head_dim, c.interleaved, n_tokens, kc, vc, pos,
+                  norms);
+    rec.submit_and_wait();
+    // One head: optional norm with weight w, then the rotation of position pos + t.
+    auto rotate = [&](const float* src, const std::vector<float>& w, bool norm, uint32_t t, double* dst) {
+      double ss = 0;
+      for (uint32_t i = 0; i < head_dim; ++i) ss += double(src[i]) * src[i];
+      const double inv = norm ? 1.0 / std::sqrt(ss / head_dim + eps) : 1.0;
+      const float* cs = table.data() + size_t(pos + t) * head_dim;
+      for (uint32_t i = 0; i < half; ++i) {
+        const uint32_t ia = c.interleaved ? 2 * i : i, ib = c.interleaved ? 2 * i + 1 : i + half;
+        const double a = src[ia] * inv * (norm ? gain(c.mode, w[ia]) : 1.0);
+        const double b = src[ib] * inv * (norm ? gain(c.mode, w[ib]) : 1.0);
+        dst[ia] = a * cs[i] - b * cs[half + i];
+        dst[ib] = b * cs[i] + a * cs[half + i];
+      }
+    };
+    std::vector<double> want_q(q.size()), want_k(old.begin(), old.end()), want_v(old.begin(), old.end());
+    for (uint32_t t = 0; t < n_tokens; ++t) {
+      for (uint32_t h = 0; h < n_heads; ++h) {
+        const size_t o = (size_t(t) * n_heads + h) * head_dim;
+        rotate(q.data() + o, qw, c.norms, t, want_q.data() + o);
+      }
+      for (uint32_t h = 0; h < c.n_kv; ++h) {
+        const size_t src = (size_t(t) * c.n_kv + h) * head_dim, dst = size_t(pos) * row + src;
+        rotate(k.data() + src, kw, c.norms, t, want_k.data() + dst);
+        double ss = 0;
+        for (uint32_t i = 0; i < head_dim; ++i) ss += double(v[src + i]) * v[src + i];
+        const double vinv = c.v_norm ? 1.0 / std::sqrt(ss / head_dim + eps) : 1.0;
+        for (uint32_t i = 0; i < head_dim; ++i) want_v[dst + i] = v[src + i] * vinv;
+      }
+    }
+    check_close(download(qb, q.size()), want_q, 1e-5, 1e-5);
+    check_close(download(kc, old.size()), want_k, 1e-5, 1e-5);  // n_kv 0: the caches are untouched
+    check_close(download(vc, old.size()), want_v, 1e-5, 1e-6);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan matvec_glu equals act(gate . x) * (up . x) for Q4_K, SiLU and GELU-tanh", "[vulkan]") {
+  NEED_VULKAN();
+  CHECK(VulkanKernels::matvec_glu_supports(DType::Q4_K, DType::Q4_K, 512));
+  CHECK_FALSE(VulkanKernels::matvec_glu_supports(DType::Q4_K, DType::Q6_K, 512));
+  CHECK_FALSE(VulkanKernels::matvec_glu_supports(DType::Q4_K, DType::Q4_K, 288));
+  struct Case {
+    uint32_t rows, cols, tokens;
+    GluActivation act;
+  };
+  for (const Case& c : {Case{37, 512, 1, GluActivation::Silu}, Case{5, 2304, 3, GluActivation::GeluTanh},
+                        Case{64, 256, 2, GluActivation::Silu}, Case{1, 4096, 1, GluActivation::GeluTanh}}) {
+    INFO(c.rows << "x" << c.cols << " tokens " << c.tokens << " act " << static_cast<int>(c.act));
+    const std::vector<float> wg = random_floats(size_t(c.rows) * c.cols, 101), wu = random_floats(size_t(c.rows) * c.cols, 102);
+    const std::vector<uint8_t> qg = quantize_matrix(DType::Q4_K, wg, c.rows, c.cols);
+    const std::vector<uint8_t> qu = quantize_matrix(DType::Q4_K, wu, c.rows, c.cols);
+    GpuBuffer gb(ctx, qg.size(), BufferPlace::DeviceLocal), ub(ctx, qu.size(), BufferPlace::DeviceLocal);
+    gb.upload(qg.data(), qg.size());
+    ub.upload(qu.data(), qu.size());
+    const std::vector<float> x = random_floats(size_t(c.tokens) * c.cols, 103, 0.2f);
+    GpuBuffer xb = upload(ctx, x), yb = upload(ctx, std::vector<float>(size_t(c.tokens) * c.rows, std::nanf("")));
+    CommandRecorder rec(ctx);
+    vk.matvec_glu(rec, DType::Q4_K, gb, ub, c.rows, c.cols, xb, yb, c.tokens, c.act);
+    rec.submit_and_wait();
+    const std::vector<float> got = download(yb, size_t(c.tokens) * c.rows);
+    std::vector<float> g(got.size()), u(got.size()), want(got.size());
+    kernels::matmul_reference(kernels::WeightMatrix{DType::Q4_K, qg.data(), c.rows, c.cols}, x.data(), c.tokens,
+                              g.data(), nullptr);
+    kernels::matmul_reference(kernels::WeightMatrix{DType::Q4_K, qu.data(), c.rows, c.cols}, x.data(), c.tokens,
+                              u.data(), nullptr);
+    if (c.act == GluActivation::Silu) kernels::swiglu(g.data(), u.data(), int64_t(g.size()), want.data());
+    else kernels::geglu_tanh(g.data(), u.data(), int64_t(g.size()), want.data());
+    for (size_t i = 0; i < got.size(); ++i) {
+      // fp32 sums of ~cols terms: relative to the operands' size, not to the (possibly tiny) product.
+      const double tol = 1e-4 * (std::fabs(g[i]) + 1) * (std::fabs(u[i]) + 1) + 1e-5;
+      if (!(std::fabs(double(got[i]) - want[i]) <= tol)) FAIL("output " << i << ": got " << got[i] << ", want " << want[i]);
+    }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan recorder: a batch cut into many submissions runs in order; discard after a flush", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t n = 1000, steps = 37;
+  const std::vector<float> x = random_floats(n, 111), b = random_floats(n, 112);
+  for (uint32_t every : {0u, 1u, 2u, 5u}) {
+    INFO("submit every " << every);
+    GpuBuffer xb = upload(ctx, x), bb = upload(ctx, b);
+    CommandRecorder rec(ctx, /*timestamps=*/true);
+    rec.set_submit_every(every);
+    for (uint32_t s = 0; s < steps; ++s) vk.add(rec, xb, bb, xb, n, n);  // each step reads the last one's output
+    rec.submit_and_wait();
+    if (ctx.has_timestamps()) CHECK(rec.timings().size() == steps);
+    std::vector<float> want(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      float v = x[i];
+      for (uint32_t s = 0; s < steps; ++s) v += b[i];
+      want[i] = v;
+    }
+    check_close(download(xb, n), want, 0.0f, 0.0f);
+    // A batch dropped after some of it was submitted: the next batch starts clean.
+    for (uint32_t s = 0; s < 9; ++s) vk.add(rec, xb, bb, xb, n, n);
+    rec.discard();
+    CHECK(rec.pending() == 0);
+    const std::vector<float> now = download(xb, n);
+    vk.add(rec, xb, bb, xb, n, n);
+    rec.submit_and_wait();
+    std::vector<float> want2(n);
+    for (uint32_t i = 0; i < n; ++i) want2[i] = now[i] + b[i];
+    check_close(download(xb, n), want2, 0.0f, 0.0f);
   }
   CHECK_NO_VALIDATION_ERRORS();
 }
