@@ -1,6 +1,8 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <cstdlib>
+
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
 
@@ -67,7 +69,8 @@ struct KvStorePush {
 struct AddRmsPush {
   uint32_t n;
   float eps;
-  uint32_t post_mode, mode;
+  uint32_t post_mode, mode, d2_mode, has_d3;
+  float scale, out_scale;
 };
 struct RopeStorePush {
   uint32_t n_heads, n_kv_heads, head_dim, interleaved, cs_offset, dst, q_norm, k_norm, v_norm;
@@ -124,7 +127,11 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
-    constexpr uint32_t kSgRows = 4;
+    static const uint32_t kSgRows = [] {  // rows per workgroup; UNICORN_VK_SG_ROWS (1..8) is for tuning runs
+      const char* e = std::getenv("UNICORN_VK_SG_ROWS");
+      const int v = e ? std::atoi(e) : 4;
+      return static_cast<uint32_t>(v >= 1 && v <= 8 ? v : 4);
+    }();
     const uint32_t groups = groups_for(rows, kSgRows);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
     if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
@@ -141,6 +148,14 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
       rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, shader);
       return;
     }
+  }
+  // F32 (Gemma 3n's small matrices): 32 lanes per row reading vec4s, when the rows allow vec4 addressing.
+  if (dtype == DType::F32 && cols % 4 == 0 && w_offset % 16 == 0 &&
+      groups_for(rows, 4) <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+    constexpr uint32_t kSgRows = 4;
+    const ComputePipeline& p = spec_pipeline("matvec_f32_sg", 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
+    rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, shader);
+    return;
   }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
   const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});
@@ -178,21 +193,38 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
 
 void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
                                 RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out,
-                                uint32_t n, uint32_t n_rows, float eps) {
+                                uint32_t n, uint32_t n_rows, float eps, const MoreAddends& more) {
   if (n == 0 || n_rows == 0) fail("Vulkan add_rmsnorm: empty shape");
   const uint64_t total = uint64_t(n) * n_rows;
   need_floats(x, total, "Vulkan add_rmsnorm x");
   need_floats(d, total, "Vulkan add_rmsnorm d");
   need_floats(out, total, "Vulkan add_rmsnorm out");
   if (mode != RmsWeight::None) need_floats(w, n, "Vulkan add_rmsnorm weight");
-  if (post_w != nullptr && post_mode != RmsWeight::None) need_floats(*post_w, n, "Vulkan add_rmsnorm post weight");
-  // post_mode 0 means no post-norm at all; a post-norm without weight is not needed by any model.
-  const uint32_t pm = post_w == nullptr ? 0u : static_cast<uint32_t>(post_mode);
-  if (post_w != nullptr && post_mode == RmsWeight::None) fail("Vulkan add_rmsnorm: post-norm without a weight");
-  const AddRmsPush push{n, eps, pm, static_cast<uint32_t>(mode)};
+  // A post-norm always has a weight (no model needs one without), so post mode 0 can mean "no post-norm".
+  if ((post_w != nullptr || more.d2 != nullptr) && post_mode == RmsWeight::None)
+    fail("Vulkan add_rmsnorm: post-norm without a weight mode");
+  if (post_w != nullptr) need_floats(*post_w, n, "Vulkan add_rmsnorm post weight");
+  if (more.d2 != nullptr) {
+    if (more.d2_w == nullptr) fail("Vulkan add_rmsnorm: d2 without its norm weight");
+    need_floats(*more.d2, total, "Vulkan add_rmsnorm d2");
+    need_floats(*more.d2_w, n, "Vulkan add_rmsnorm d2 weight");
+  }
+  if (more.d3 != nullptr) need_floats(*more.d3, total, "Vulkan add_rmsnorm d3");
+  const uint32_t pm = static_cast<uint32_t>(post_mode);
+  const AddRmsPush push{n,
+                        eps,
+                        post_w != nullptr ? pm : 0u,
+                        static_cast<uint32_t>(mode),
+                        more.d2 != nullptr ? pm : 0u,
+                        more.d3 != nullptr ? 1u : 0u,
+                        more.scale,
+                        more.out_scale};
   const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
-  const ComputePipeline& p = spec_pipeline("add_rmsnorm", 5, sizeof(AddRmsPush), {wg});
-  rec.dispatch(p, {x, d, post_w != nullptr ? *post_w : d, w, out}, push, n_rows);
+  const ComputePipeline& p = spec_pipeline("add_rmsnorm", 8, sizeof(AddRmsPush), {wg});
+  rec.dispatch(p,
+               {x, d, post_w != nullptr ? *post_w : d, more.d2 != nullptr ? *more.d2 : d,
+                more.d2_w != nullptr ? *more.d2_w : d, more.d3 != nullptr ? *more.d3 : d, w, out},
+               push, n_rows);
 }
 
 void VulkanKernels::softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows) {
@@ -271,6 +303,13 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   need_floats(v_cache, kv_floats, "Vulkan attention v cache");
   need_floats(scores, uint64_t(n_heads) * kv_len, "Vulkan attention scores");
   const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
+  // vec4 reads and the value sum split over the workgroup when the head allows it (every model's head_dim does).
+  constexpr uint32_t kDecodeWorkgroup = 256;
+  if (head_dim % 4 == 0 && head_dim <= 4 * kDecodeWorkgroup) {
+    rec.dispatch(pipeline("attn_decode_v4", 5, sizeof(AttnPush), kDecodeWorkgroup), {q, k_cache, v_cache, scores, out},
+                 push, n_heads, 1, 1, "attn_decode");
+    return;
+  }
   rec.dispatch(pipeline("attn_decode", 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
                n_heads);
 }

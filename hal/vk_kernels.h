@@ -17,6 +17,15 @@ enum class RmsWeight : uint32_t { None = 0, Weight = 1, OnePlusWeight = 2 };
 // Element-wise ops of unary(): Scale (x * param), SoftCap (param * tanh(x / param)), Silu, GeluTanh (param unused).
 enum class UnaryOp : uint32_t { Scale = 0, SoftCap = 1, Silu = 2, GeluTanh = 3 };
 
+// Optional terms of VulkanKernels::add_rmsnorm.
+struct MoreAddends {
+  const GpuBuffer* d2 = nullptr;  // with its norm weight d2_w (mode post_mode)
+  const GpuBuffer* d2_w = nullptr;
+  const GpuBuffer* d3 = nullptr;  // added as it is
+  float scale = 1.0f;
+  float out_scale = 1.0f;
+};
+
 // VulkanKernels: owns the pipelines of the shaders (built on first use, then cached); not thread-safe; must not
 // outlive its context. Every method only records into rec (nothing runs before rec.submit_and_wait()); buffers
 // hold float32 unless stated. Sizes are checked against the buffers; bad sizes throw Error.
@@ -41,12 +50,13 @@ class VulkanKernels {
   // for RmsWeight::None.
   void rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out, uint32_t n,
                uint32_t n_rows, float eps, RmsWeight mode);
-  // Residual add fused with the next norm, per row of n (n_rows rows): x += post_w ? rmsnorm(d) * post_w : d, then
-  // out = rmsnorm(x) * w (each weight applied as its mode says; post_w == nullptr: no post-norm). x is updated in
-  // place; out must not alias x or d.
+  // Residual add fused with the next norm, per row of n (n_rows rows): x = (x + post(d) + post2(d2) + d3) * scale
+  // in place, then out = rmsnorm(x) * w * out_scale, where post(d) = rmsnorm(d) * post_w (post_w == nullptr: d as
+  // it is) and post2(d2) = rmsnorm(d2) * d2_w; d2 and d3 are optional (more). Each weight is applied as its mode
+  // says. out must not alias x, d or d2; it may alias d3.
   void add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
                    RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out, uint32_t n,
-                   uint32_t n_rows, float eps);
+                   uint32_t n_rows, float eps, const MoreAddends& more = {});
   // In place over n_rows rows of n (see kernels::softmax: -inf entries give 0).
   void softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows);
   // out = act(gate) * up over n elements; out may be gate or up.

@@ -207,7 +207,9 @@ class VulkanModel final : public Model {
   void gemma3n_inputs(std::span<const int32_t> tokens);
   void layer_gemma3n(int l, int n, int pos);
   void gemma3n_output(int n, int first, int rows);
+  // The AltUp router's mix coefficients mod_ for x: rmsnorm(x) / hidden into tmp_, then altup_route.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
+  void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
   void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
   void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
@@ -586,8 +588,12 @@ void VulkanModel::altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n)
   const uint32_t N = static_cast<uint32_t>(n);
   kernels_->rmsnorm(*rec_, x, &G.altup_router_norm, tmp_, H_, N, eps_, RmsWeight::Weight);
   scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));
+  altup_route(G, n);
+}
+
+void VulkanModel::altup_route(const GpuLayer& G, int n) {
   matvec(G.altup_router, tmp_, mod_, n);
-  kernels_->unary(*rec_, mod_, mod_, N * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
+  kernels_->unary(*rec_, mod_, mod_, static_cast<uint32_t>(n) * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
 }
 
 void VulkanModel::layer_gemma3n(int l, int n, int pos) {
@@ -603,24 +609,46 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   rec_->copy(pred_, A_ * S_bytes, active_, 0, S_bytes);
 
   // Attention and LAuReL on the active prediction.
+  const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   norm(active_, G.attn_norm, xn_, H_, N);
   matvec(G.laurel_left, xn_, lr_, n);
   matvec(G.laurel_right, lr_, laurel_, n);
-  norm(laurel_, G.laurel_norm, laurel_, H_, N);
-  kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
-  attention(l, xn_, n, pos, o_);
-  norm(o_, G.post_attn_norm, o_, H_, N);
-  kernels_->add(*rec_, active_, o_, h_, S, S);
-  kernels_->add(*rec_, h_, laurel_, h_, S, S);
-  scale(h_, S, 1.0 / std::sqrt(2.0));
-  norm(h_, G.ffn_norm, xn_, H_, N);
+  if (fuse_) {
+    attention(l, xn_, n, pos, o_);
+    // h = (active + post_attn_norm(o) + xn + laurel_norm(laurel)) / sqrt(2), kept in active_; xn_ = ffn_norm(h).
+    hal::MoreAddends more;
+    more.d2 = &laurel_;
+    more.d2_w = &G.laurel_norm;
+    more.d3 = &xn_;
+    more.scale = static_cast<float>(1.0 / std::sqrt(2.0));
+    kernels_->add_rmsnorm(*rec_, active_, o_, &G.post_attn_norm, mode, G.ffn_norm, mode, xn_, H_, N, eps_, more);
+  } else {
+    norm(laurel_, G.laurel_norm, laurel_, H_, N);
+    kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
+    attention(l, xn_, n, pos, o_);
+    norm(o_, G.post_attn_norm, o_, H_, N);
+    kernels_->add(*rec_, active_, o_, h_, S, S);
+    kernels_->add(*rec_, h_, laurel_, h_, S, S);
+    scale(h_, S, 1.0 / std::sqrt(2.0));
+    norm(h_, G.ffn_norm, xn_, H_, N);
+  }
+  const GpuBuffer& h = fuse_ ? active_ : h_;
   mlp(l, xn_, n, ffo_);
-  norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
-  kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
+  if (fuse_) {
+    // h += post_ffn_norm(ffo) (the layer's output for the active stream), and the router's input from it.
+    hal::MoreAddends more;
+    more.out_scale = 1.0f / static_cast<float>(H_);
+    kernels_->add_rmsnorm(*rec_, h, ffo_, &G.post_ffn_norm, mode, G.altup_router_norm, RmsWeight::Weight, tmp_, H_, N,
+                          eps_, more);
+    altup_route(G, n);
+  } else {
+    norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
+    kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
+    altup_modalities(G, h_, n);
+  }
 
   // AltUp correct: spread the innovation of the active stream over all streams.
-  altup_modalities(G, h_, n);
-  kernels_->altup_correct(*rec_, pred_, h_, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
+  kernels_->altup_correct(*rec_, pred_, h, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
 
   // Per-layer input: gate the corrected active stream with this layer's per-layer embedding, add to the others.
   rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);

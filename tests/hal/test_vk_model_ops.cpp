@@ -313,36 +313,54 @@ namespace {
 double gain(RmsWeight m, double w) { return m == RmsWeight::Weight ? w : (m == RmsWeight::OnePlusWeight ? 1.0 + w : 1.0); }
 }  // namespace
 
-TEST_CASE("vulkan add_rmsnorm adds the (post-normed) branch in place and norms the sum", "[vulkan]") {
+TEST_CASE("vulkan add_rmsnorm adds the (post-normed) branches in place and norms the sum", "[vulkan]") {
   NEED_VULKAN();
   const float eps = 1e-6f;
   for (uint32_t n : {300u, 2048u}) {  // 128 invocations with an uneven tail; the 512-invocation path
-    for (bool post : {false, true}) {
+    for (int variant : {0, 1, 2}) {   // plain add; Gemma post-norm; Gemma 3n: + normed d2 + d3 (aliasing out), scales
+      const bool post = variant >= 1, more_terms = variant == 2;
       const RmsWeight mode = post ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
-      INFO("n " << n << " post-norm " << post);
+      INFO("n " << n << " variant " << variant);
       const uint32_t rows = 3;
       const std::vector<float> x = random_floats(size_t(rows) * n, 81, 2.0f), d = random_floats(size_t(rows) * n, 82);
-      const std::vector<float> dw = random_floats(n, 83), w = random_floats(n, 84);
+      const std::vector<float> d2 = random_floats(size_t(rows) * n, 85, 3.0f), d3 = random_floats(size_t(rows) * n, 86);
+      const std::vector<float> dw = random_floats(n, 83), w = random_floats(n, 84), d2w = random_floats(n, 87);
       GpuBuffer xb = upload(ctx, x), db = upload(ctx, d), dwb = upload(ctx, dw), wb = upload(ctx, w);
-      GpuBuffer out = upload(ctx, std::vector<float>(size_t(rows) * n, std::nanf("")));
+      GpuBuffer d2b = upload(ctx, d2), d2wb = upload(ctx, d2w);
+      GpuBuffer out = upload(ctx, more_terms ? d3 : std::vector<float>(size_t(rows) * n, std::nanf("")));
+      MoreAddends more;
+      const double scale = more_terms ? 0.7071 : 1.0, out_scale = more_terms ? 1.0 / 64 : 1.0;
+      if (more_terms) {
+        more.d2 = &d2b;
+        more.d2_w = &d2wb;
+        more.d3 = &out;
+        more.scale = float(scale);
+        more.out_scale = float(out_scale);
+      }
       CommandRecorder rec(ctx);
-      vk.add_rmsnorm(rec, xb, db, post ? &dwb : nullptr, mode, wb, mode, out, n, rows, eps);
+      vk.add_rmsnorm(rec, xb, db, post ? &dwb : nullptr, mode, wb, mode, out, n, rows, eps, more);
       rec.submit_and_wait();
       std::vector<double> want_x(x.size()), want_out(x.size());
+      auto inv_rms = [&](const std::vector<float>& v, size_t b) {
+        double ss = 0;
+        for (uint32_t i = 0; i < n; ++i) ss += double(v[b + i]) * v[b + i];
+        return 1.0 / std::sqrt(ss / n + eps);
+      };
       for (uint32_t r = 0; r < rows; ++r) {
         const size_t b = size_t(r) * n;
-        double sd = 0, ss = 0;
-        for (uint32_t i = 0; i < n; ++i) sd += double(d[b + i]) * d[b + i];
-        const double dinv = 1.0 / std::sqrt(sd / n + eps);
+        const double dinv = inv_rms(d, b), d2inv = inv_rms(d2, b);
+        double ss = 0;
         for (uint32_t i = 0; i < n; ++i) {
-          want_x[b + i] = x[b + i] + (post ? d[b + i] * dinv * gain(mode, dw[i]) : d[b + i]);
+          double v = x[b + i] + (post ? d[b + i] * dinv * gain(mode, dw[i]) : d[b + i]);
+          if (more_terms) v += d2[b + i] * d2inv * gain(mode, d2w[i]) + d3[b + i];
+          want_x[b + i] = v * scale;
           ss += want_x[b + i] * want_x[b + i];
         }
-        const double inv = 1.0 / std::sqrt(ss / n + eps);
+        const double inv = 1.0 / std::sqrt(ss / n + eps) * out_scale;
         for (uint32_t i = 0; i < n; ++i) want_out[b + i] = want_x[b + i] * inv * gain(mode, w[i]);
       }
       check_close(download(xb, x.size()), want_x, 1e-5, 1e-6);
-      check_close(download(out, x.size()), want_out, 1e-4, 1e-5);
+      check_close(download(out, x.size()), want_out, 1e-4, 1e-5 * out_scale);
     }
   }
   CHECK_NO_VALIDATION_ERRORS();

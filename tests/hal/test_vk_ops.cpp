@@ -123,6 +123,10 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
     check_matvec(ctx, vk, t, 37, 544, 2, 11);  // 17 chunks: fewer than the workgroup of 64
     check_matvec(ctx, vk, t, 5, 96, 1, 12);
   }
+  // F32 at 16-byte aligned offsets takes the 32-lanes-per-row vec4 kernel: few rows, narrow rows, a tail of lanes.
+  check_matvec(ctx, vk, DType::F32, 4, 2048, 1, 21, 0);
+  check_matvec(ctx, vk, DType::F32, 45, 64, 3, 22, 16);
+  check_matvec(ctx, vk, DType::F32, 9, 288, 2, 23, 32);
   for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     check_matvec(ctx, vk, t, 37, 512, 2, 13);
     check_matvec(ctx, vk, t, 3, 2560, 1, 14);  // 80 chunks: more than the workgroup, uneven share
@@ -356,7 +360,11 @@ TEST_CASE("vulkan decode attention matches a double-precision reference (GQA, wi
     float softcap;
   };
   for (const Case& c : {Case{4, 2, 64, 37, 0, 37, 0.0f}, Case{6, 2, 80, 300, 45, 211, 0.0f},
-                        Case{3, 3, 48, 20, 3, 17, 5.0f}, Case{2, 1, 32, 1, 0, 1, 0.0f}}) {
+                        Case{3, 3, 48, 20, 3, 17, 5.0f}, Case{2, 1, 32, 1, 0, 1, 0.0f},
+                        // Gemma-sized heads; 48 vec4 columns leave part of the workgroup idle; head_dim % 4 != 0
+                        // takes the scalar kernel.
+                        Case{8, 2, 256, 70, 5, 61, 0.0f}, Case{4, 4, 192, 33, 0, 33, 0.0f},
+                        Case{2, 1, 30, 25, 0, 25, 3.0f}}) {
     INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
                   << c.kv_len << ") softcap " << c.softcap);
     const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
