@@ -1,6 +1,8 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <cstdlib>
+
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
 
@@ -34,10 +36,6 @@ uint32_t groups_for(uint32_t n, uint32_t wg) { return (n + wg - 1) / wg; }
 
 struct MatvecPush {
   uint32_t rows, cols, row_bytes, w_offset;
-};
-struct SgPush {  // matvec_q4_k_sg / matvec_q6_k_sg
-  uint32_t rows, cols, row_bytes, w_offset, norm_mode;
-  float eps;
 };
 struct RmsPush {
   uint32_t n;
@@ -129,14 +127,17 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
-    constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
+    static const uint32_t kSgRows = [] {  // rows per workgroup; UNICORN_VK_SG_ROWS (1..8) is for tuning runs
+      const char* e = std::getenv("UNICORN_VK_SG_ROWS");
+      const int v = e ? std::atoi(e) : 4;
+      return static_cast<uint32_t>(v >= 1 && v <= 8 ? v : 4);
+    }();
     const uint32_t groups = groups_for(rows, kSgRows);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
     if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
       const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
-      const ComputePipeline& p = spec_pipeline(sg, 6, sizeof(SgPush), {32 * kSgRows, kSgRows, 0});
-      const SgPush sg_push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), 0, 0.0f};
-      rec.dispatch(p, {w, x, y, y, y, y}, sg_push, groups, n_tokens, 1, shader);  // bindings 3-5 unused here
+      const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
+      rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, shader);
       return;
     }
     // Otherwise one workgroup of 256 per row (matvec_rowsg_main.glsl); past the group-count limit the general path.
@@ -383,34 +384,6 @@ void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const G
                {q, n_kv_heads > 0 ? k : q, n_kv_heads > 0 ? v : q, cos_sin, norms.q_w ? *norms.q_w : q,
                 norms.k_w ? *norms.k_w : q, n_kv_heads > 0 ? k_cache : q, n_kv_heads > 0 ? v_cache : q},
                push, n_heads + n_kv_heads, n_tokens);
-}
-
-bool VulkanKernels::matvec_add_norm_supports(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const {
-  const bool aligned = dtype == DType::Q6_K || (dtype == DType::Q4_K && w_offset % 16 == 0);
-  return aligned && cols % 256 == 0 && rows > 0 && (rows + 3) / 4 <= ctx_.properties().limits.maxComputeWorkGroupCount[0];
-}
-
-void VulkanKernels::matvec_add_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset,
-                                    uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& y,
-                                    const GpuBuffer& norm_w, RmsWeight mode, float eps, const GpuBuffer& xn,
-                                    const GpuBuffer& counters, uint32_t n_tokens) {
-  if (!matvec_add_norm_supports(dtype, rows, cols, w_offset))
-    fail("Vulkan matvec_add_norm: needs Q4_K (16-byte aligned) or Q6_K with cols % 256 == 0, got ",
-         dtype_name(dtype), " ", rows, "x", cols);
-  if (n_tokens == 0) fail("Vulkan matvec_add_norm: no tokens");
-  const uint64_t row_bytes = check_weights("matvec_add_norm", dtype, w, w_offset, rows, cols);
-  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_add_norm x");
-  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_add_norm y");
-  need_floats(xn, uint64_t(n_tokens) * rows, "Vulkan matvec_add_norm xn");
-  if (mode != RmsWeight::None) need_floats(norm_w, rows, "Vulkan matvec_add_norm norm weight");
-  if (counters.size() < uint64_t(n_tokens) * sizeof(uint32_t)) fail("Vulkan matvec_add_norm: counters buffer too small");
-  constexpr uint32_t kSgRows = 4;
-  const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
-  const ComputePipeline& p = spec_pipeline(sg, 6, sizeof(SgPush), {32 * kSgRows, kSgRows, 1});
-  const SgPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset),
-                    static_cast<uint32_t>(mode), eps};
-  rec.dispatch(p, {w, x, y, mode != RmsWeight::None ? norm_w : y, xn, counters}, push, groups_for(rows, kSgRows),
-               n_tokens, 1, dtype == DType::Q4_K ? "matvec_q4_k+add_norm" : "matvec_q6_k+add_norm");
 }
 
 bool VulkanKernels::matvec_glu_supports(DType gate, DType up, uint32_t cols) {

@@ -117,16 +117,6 @@ class VulkanKernels {
                   uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
                   const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms);
 
-  // y[t * rows + r] += sum_c W[r, c] * x[t * cols + c] (the residual add of a projection), then, per token, xn =
-  // rmsnorm(y row) * (norm_w | 1 + norm_w | 1) over the rows of the whole updated y row: the output projection, the
-  // residual add and the next RMSNorm in one dispatch (the last workgroup to finish a token normalizes it).
-  // counters holds n_tokens uint32 that are zero before and after. matvec_add_norm_supports() says which weights
-  // qualify (the 32-lanes-per-row Q4_K / Q6_K kernels). xn must not alias x or y.
-  bool matvec_add_norm_supports(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const;
-  void matvec_add_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
-                       uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, const GpuBuffer& norm_w,
-                       RmsWeight mode, float eps, const GpuBuffer& xn, const GpuBuffer& counters, uint32_t n_tokens);
-
   // Whether matvec_glu takes these gate/up matrices (Q4_K, cols % 256 == 0, offset 0).
   static bool matvec_glu_supports(DType gate, DType up, uint32_t cols);
   // y[t * rows + r] = act(gate[r] . x_t) * (up[r] . x_t) for t < n_tokens: the decode gate/up projections with the

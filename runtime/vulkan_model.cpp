@@ -210,10 +210,8 @@ class VulkanModel final : public Model {
   // The AltUp router's mix coefficients mod_ for x: rmsnorm(x) / hidden into tmp_, then altup_route.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
-  void attention(int l, const GpuBuffer& in, int n, int pos);  // att_ = attention output before wo
-  void mlp(int l, const GpuBuffer& in, int n);                   // gate_ = activation before w_down
-  // x_ += W a, then xn_ = rmsnorm(x_) * norm_w: one dispatch where the kernel allows, else matvec + add_rmsnorm.
-  void project_add_norm(const GpuMatrix& W, const GpuBuffer& a, const GpuBuffer& norm_w, int n);
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
+  void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
 
   std::shared_ptr<ModelSource> src_;
@@ -244,7 +242,6 @@ class VulkanModel final : public Model {
 
   // Activations, cap_ rows each; ids_, logits_ and hidden_ are host-visible (written / read by the host).
   GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
-  GpuBuffer counters_;  // matvec_add_norm's per-token counters (zero between dispatches)
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   std::map<std::string, OpTime> op_times_;
@@ -303,11 +300,6 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
 
   kernels_ = std::make_unique<VulkanKernels>(*ctx_);
   rec_ = std::make_unique<CommandRecorder>(*ctx_, profile_);
-  {
-    const std::vector<uint32_t> zeros(VulkanKernels::kMatmulMinTokens, 0u);
-    counters_ = GpuBuffer(*ctx_, zeros.size() * sizeof(uint32_t), BufferPlace::DeviceLocal);
-    counters_.upload(zeros.data(), zeros.size() * sizeof(uint32_t));
-  }
 
   // The KV cache of the GPU layers lives in device-local memory; it and the activations are reserved first.
   const uint64_t kv_bytes = uint64_t(ctx_len) * kv_dim_ * sizeof(float) * 2;
@@ -537,29 +529,21 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
   if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
-  attention(l, xn_, n, pos);
-  if (fuse_ && !gemma) {
-    project_add_norm(G.wo, att_, G.ffn_norm, n);
-  } else if (fuse_) {
-    matvec(G.wo, att_, o_, n);
-    kernels_->add_rmsnorm(*rec_, x_, o_, &G.post_attn_norm, mode, G.ffn_norm, mode, xn_, H_, N, eps_);
+  attention(l, xn_, n, pos, o_);
+  if (fuse_) {
+    kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
+                          eps_);
   } else {
-    matvec(G.wo, att_, o_, n);
     if (gemma) norm(o_, G.post_attn_norm, o_, H_, N);
     kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
     norm(x_, G.ffn_norm, xn_, H_, N);
   }
-  mlp(l, xn_, n);
+  mlp(l, xn_, n, ffo_);
   // The next norm: the next GPU layer's input norm or, after the last layer, the output norm (all rows; the head
   // picks its row). None when a CPU tail takes the hidden state.
   const GpuBuffer* next = l + 1 < gpu_layers_ ? &layers_[l + 1].attn_norm : (cpu_tail_ ? nullptr : &final_norm_);
-  if (fuse_ && next != nullptr && !gemma) {
-    project_add_norm(G.w_down, gate_, *next, n);
-    return;
-  }
-  matvec(G.w_down, gate_, ffo_, n);
   if (fuse_ && next != nullptr) {
-    kernels_->add_rmsnorm(*rec_, x_, ffo_, &G.post_ffn_norm, mode, *next, mode, xn_, H_, N, eps_);
+    kernels_->add_rmsnorm(*rec_, x_, ffo_, gemma ? &G.post_ffn_norm : nullptr, mode, *next, mode, xn_, H_, N, eps_);
   } else {
     if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
     kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
@@ -630,8 +614,7 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   matvec(G.laurel_left, xn_, lr_, n);
   matvec(G.laurel_right, lr_, laurel_, n);
   if (fuse_) {
-    attention(l, xn_, n, pos);
-    matvec(G.wo, att_, o_, n);
+    attention(l, xn_, n, pos, o_);
     // h = (active + post_attn_norm(o) + xn + laurel_norm(laurel)) / sqrt(2), kept in active_; xn_ = ffn_norm(h).
     hal::MoreAddends more;
     more.d2 = &laurel_;
@@ -642,8 +625,7 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   } else {
     norm(laurel_, G.laurel_norm, laurel_, H_, N);
     kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
-    attention(l, xn_, n, pos);
-    matvec(G.wo, att_, o_, n);
+    attention(l, xn_, n, pos, o_);
     norm(o_, G.post_attn_norm, o_, H_, N);
     kernels_->add(*rec_, active_, o_, h_, S, S);
     kernels_->add(*rec_, h_, laurel_, h_, S, S);
@@ -651,8 +633,7 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
     norm(h_, G.ffn_norm, xn_, H_, N);
   }
   const GpuBuffer& h = fuse_ ? active_ : h_;
-  mlp(l, xn_, n);
-  matvec(G.w_down, gate_, ffo_, n);
+  mlp(l, xn_, n, ffo_);
   if (fuse_) {
     // h += post_ffn_norm(ffo) (the layer's output for the active stream), and the router's input from it.
     hal::MoreAddends more;
@@ -697,7 +678,7 @@ void VulkanModel::gemma3n_output(int n, int first, int rows) {
   norm(xn_, final_norm_, xn_, H_, R);
 }
 
-void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos) {
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
   const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
@@ -759,9 +740,10 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos) {
     kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
                              static_cast<uint32_t>(pos), N, window, scale, cap);
   }
+  matvec(G.wo, att_, out, n);
 }
 
-void VulkanModel::mlp(int l, const GpuBuffer& in, int n) {
+void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
   const float mult = cfg_.sparsity_multiplier[l];
@@ -779,18 +761,7 @@ void VulkanModel::mlp(int l, const GpuBuffer& in, int n) {
     if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
     kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F, act);
   }
-}
-
-void VulkanModel::project_add_norm(const GpuMatrix& W, const GpuBuffer& a, const GpuBuffer& norm_w, int n) {
-  const uint32_t N = static_cast<uint32_t>(n);
-  const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
-  if (n < static_cast<int>(VulkanKernels::kMatmulMinTokens) && !W.any_width &&
-      kernels_->matvec_add_norm_supports(W.dtype, W.rows, W.cols, 0)) {
-    kernels_->matvec_add_norm(*rec_, W.dtype, W.buf, 0, W.rows, W.cols, a, x_, norm_w, mode, eps_, xn_, counters_, N);
-    return;
-  }
-  matvec(W, a, o_, n);
-  kernels_->add_rmsnorm(*rec_, x_, o_, nullptr, mode, norm_w, mode, xn_, H_, N, eps_);
+  matvec(G.w_down, gate_, out, n);
 }
 
 std::string VulkanModel::profile_report() const {

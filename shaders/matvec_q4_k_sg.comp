@@ -7,20 +7,17 @@
 // (sub-block 2 * pair), their high nibbles the same offsets + 32 (sub-block 2 * pair + 1). Two super-blocks per
 // step keep two 16-byte loads per lane in flight. x is read directly as vec4 (it is small and cache-resident). The
 // 32 lane sums of a row are added in shared memory, so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS, 2 RESID_NORM (sg_epilogue.glsl).
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
 layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
   uint rows;       // output rows
   uint cols;       // elements per row (multiple of 256)
   uint row_bytes;  // stored bytes per row (144 per super-block)
   uint w_offset;   // byte offset of the matrix in the weight buffer (multiple of 16)
-  uint norm_mode;  // RESID_NORM: weight mode of nw (0 none, 1 w, 2 1 + w)
-  float eps;
 } p;
-
-#include "sg_epilogue.glsl"
 
 #include "q4_k_sg_dot.glsl"
 
@@ -47,5 +44,11 @@ void main() {
       acc += block_dot(w4[o0], w4[o0 + 1u + part], pair, xbase + 64u * b);
     }
   }
-  finish_rows(acc, lane, row, token);
+  wg_partial[gl_LocalInvocationID.x] = acc;
+  barrier();
+  if (lane == 0u && row < p.rows) {
+    float total = 0.0;
+    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
+    y[token * p.rows + row] = total;
+  }
 }

@@ -8,19 +8,16 @@
 // q >= 2, high bits (qh >> 2q) & 3), scale scales[8h + 2q + l0 / 16]. Each 8-byte run is read as two or three
 // aligned words; two super-blocks per step keep their loads in flight. x is read directly as vec4. The 32 lane sums
 // of a row are added in shared memory, so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS, 2 RESID_NORM (sg_epilogue.glsl).
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
   uint rows;       // output rows
   uint cols;       // elements per row (multiple of 256)
   uint row_bytes;  // stored bytes per row (210 per super-block)
   uint w_offset;   // byte offset of the matrix in the weight buffer
-  uint norm_mode;  // RESID_NORM: weight mode of nw (0 none, 1 w, 2 1 + w)
-  float eps;
 } p;
-
-#include "sg_epilogue.glsl"
 
 // The 8 bytes at the even byte offset o, as two words (a third word is read only when o is not word-aligned).
 uvec2 load_8(uint o) {
@@ -88,5 +85,11 @@ void main() {
     }
     if (b < blocks) acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
   }
-  finish_rows(acc, lane, row, token);
+  wg_partial[gl_LocalInvocationID.x] = acc;
+  barrier();
+  if (lane == 0u && row < p.rows) {
+    float total = 0.0;
+    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
+    y[token * p.rows + row] = total;
+  }
 }

@@ -480,53 +480,6 @@ TEST_CASE("vulkan matvec_glu equals act(gate . x) * (up . x) for Q4_K, SiLU and 
   CHECK_NO_VALIDATION_ERRORS();
 }
 
-TEST_CASE("vulkan matvec_add_norm adds W x to the residual and norms the whole row, twice in a row", "[vulkan]") {
-  NEED_VULKAN();
-  const float eps = 1e-5f;
-  struct Case {
-    DType t;
-    uint32_t rows, cols, tokens;
-    RmsWeight mode;
-  };
-  for (const Case& c : {Case{DType::Q4_K, 2048, 512, 1, RmsWeight::Weight}, Case{DType::Q6_K, 301, 768, 3, RmsWeight::OnePlusWeight},
-                        Case{DType::Q4_K, 6, 256, 2, RmsWeight::None}}) {
-    INFO(dtype_name(c.t) << " " << c.rows << "x" << c.cols << " tokens " << c.tokens);
-    REQUIRE(vk.matvec_add_norm_supports(c.t, c.rows, c.cols, 0));
-    const std::vector<uint8_t> wq = quantize_matrix(c.t, random_floats(size_t(c.rows) * c.cols, 121), c.rows, c.cols);
-    GpuBuffer wb(ctx, wq.size(), BufferPlace::DeviceLocal);
-    wb.upload(wq.data(), wq.size());
-    const std::vector<float> x = random_floats(size_t(c.tokens) * c.cols, 122), y0 = random_floats(size_t(c.tokens) * c.rows, 123);
-    const std::vector<float> nw = random_floats(c.rows, 124);
-    GpuBuffer xb = upload(ctx, x), yb = upload(ctx, y0), nwb = upload(ctx, nw);
-    GpuBuffer xn = upload(ctx, std::vector<float>(size_t(c.tokens) * c.rows, std::nanf("")));
-    const std::vector<uint32_t> zeros(8, 0u);
-    GpuBuffer counters(ctx, zeros.size() * 4, BufferPlace::DeviceLocal);
-    counters.upload(zeros.data(), zeros.size() * 4);
-    std::vector<float> wx(y0.size());
-    kernels::matmul_reference(kernels::WeightMatrix{c.t, wq.data(), c.rows, c.cols}, x.data(), c.tokens, wx.data(), nullptr);
-    std::vector<double> want_y(y0.begin(), y0.end()), want_xn(y0.size());
-    for (int pass = 1; pass <= 2; ++pass) {  // the second pass sees the counters the first one reset
-      INFO("pass " << pass);
-      CommandRecorder rec(ctx);
-      vk.matvec_add_norm(rec, c.t, wb, 0, c.rows, c.cols, xb, yb, nwb, c.mode, eps, xn, counters, c.tokens);
-      rec.submit_and_wait();
-      for (uint32_t t = 0; t < c.tokens; ++t) {
-        const size_t b = size_t(t) * c.rows;
-        double ss = 0;
-        for (uint32_t r = 0; r < c.rows; ++r) ss += (want_y[b + r] += wx[b + r]) * want_y[b + r];
-        const double inv = 1.0 / std::sqrt(ss / c.rows + eps);
-        for (uint32_t r = 0; r < c.rows; ++r) want_xn[b + r] = want_y[b + r] * inv * gain(c.mode, nw[r]);
-      }
-      check_close(download(yb, y0.size()), want_y, 1e-4, 1e-4);
-      check_close(download(xn, y0.size()), want_xn, 1e-3, 1e-4);
-    }
-    std::vector<uint32_t> after(zeros.size());
-    counters.download(after.data(), after.size() * 4);
-    CHECK(after == zeros);
-  }
-  CHECK_NO_VALIDATION_ERRORS();
-}
-
 TEST_CASE("vulkan recorder: a batch cut into many submissions runs in order; discard after a flush", "[vulkan]") {
   NEED_VULKAN();
   const uint32_t n = 1000, steps = 37;
