@@ -3,6 +3,8 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include <cstdlib>
 
+#include <cstdlib>
+
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
 
@@ -399,7 +401,11 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   check_weights("matvec_glu up", dtype, up, 0, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu y");
-  constexpr uint32_t kGluRows = 2;
+  static const uint32_t kGluRows = [] {  // output rows per workgroup; UNICORN_VK_GLU_ROWS (1..4) for tuning runs
+    const char* e = std::getenv("UNICORN_VK_GLU_ROWS");
+    const int v = e ? std::atoi(e) : 2;
+    return static_cast<uint32_t>(v >= 1 && v <= 4 ? v : 2);
+  }();
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
                                            {64 * kGluRows, kGluRows, static_cast<uint32_t>(act)});

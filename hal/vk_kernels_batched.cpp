@@ -3,6 +3,8 @@
 
 #ifdef UNICORN_HAVE_VULKAN
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
@@ -46,6 +48,29 @@ struct AttnCombinePush {
 // Register block of the matmul shader (TM x TN outputs per invocation; fixed in matmul_main.glsl).
 constexpr uint32_t kMatmulTm = 4, kMatmulTn = 4;
 
+// The tile of batches of 48 tokens or more: 64 x 64 with 4 x 4 registers per invocation, or UNICORN_VK_MATMUL_TILE
+// = "BM,BN,TM,TN" for tuning runs (BM, BN multiples of TM, TN; 32..1024 invocations; the tiles must fit the
+// device's shared memory).
+struct MatmulTile {
+  uint32_t bm = 64, bn = 64, tm = kMatmulTm, tn = kMatmulTn;
+};
+const MatmulTile& matmul_tile() {
+  static const MatmulTile tile = [] {
+    MatmulTile t;
+    const char* e = std::getenv("UNICORN_VK_MATMUL_TILE");
+    if (e == nullptr || *e == '\0') return t;
+    MatmulTile v;
+    if (std::sscanf(e, "%u,%u,%u,%u", &v.bm, &v.bn, &v.tm, &v.tn) != 4 || v.tm == 0 || v.tn == 0 ||
+        v.bm % v.tm != 0 || v.bn % v.tn != 0)
+      throw Error(str_cat("UNICORN_VK_MATMUL_TILE='", e, "' is not BM,BN,TM,TN"));
+    const uint32_t wg = (v.bm / v.tm) * (v.bn / v.tn);
+    if (wg < 32 || wg > 1024 || v.tm * v.tn > 64)
+      throw Error(str_cat("UNICORN_VK_MATMUL_TILE='", e, "': ", wg, " invocations or ", v.tm * v.tn, " registers"));
+    return v;
+  }();
+  return tile;
+}
+
 }  // namespace
 
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
@@ -69,11 +94,19 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   if (&x == &y || &w == &y) fail("Vulkan matmul: y aliases an input");
   // Tiles: 64 rows x 64 tokens (256 invocations) for real batches; 64 x 16 (64 invocations) for short ones, so a
   // handful of tokens does not pay for 64.
-  const uint32_t bm = 64, bn = n_tokens >= 48 ? 64 : 16;
-  const uint32_t wg = (bm / kMatmulTm) * (bn / kMatmulTn);
+  uint32_t bm = 64, bn = n_tokens >= 48 ? 64 : 16, tm = kMatmulTm, tn = kMatmulTn;
+  if (n_tokens >= 48) {
+    const MatmulTile& t = matmul_tile();
+    bm = t.bm, bn = t.bn, tm = t.tm, tn = t.tn;
+    const uint64_t shared = 4ull * 32 * (bm + 1 + bn + 1);  // matmul_main.glsl's two padded tiles
+    if (shared > ctx_.properties().limits.maxComputeSharedMemorySize)
+      fail("Vulkan matmul: a ", bm, "x", bn, " tile needs ", shared, " bytes of shared memory, the device has ",
+           ctx_.properties().limits.maxComputeSharedMemorySize);
+  }
+  const uint32_t wg = (bm / tm) * (bn / tn);
   const uint32_t groups_x = (rows + bm - 1) / bm, groups_y = (n_tokens + bn - 1) / bn;
   const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
-  rec.dispatch(spec_pipeline(shader, 3, sizeof(MatmulPush), {wg, bm, bn}), {w, x, y}, push, groups_x, groups_y, 1,
+  rec.dispatch(spec_pipeline(shader, 3, sizeof(MatmulPush), {wg, bm, bn, tm, tn}), {w, x, y}, push, groups_x, groups_y, 1,
                shader);
 }
 

@@ -5,7 +5,7 @@
 # Expects (carried): .gl/*.deb (Vulkan loader), devrun/unicorn (+ devrun/lib/*.so), devrun/shared (fixtures),
 # optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
 # VARIANTS="A=1 B=2;C=0" also benches Llama once per ';'-separated set of environment settings (A/B of switches
-# such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call.
+# such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call. SKIP_G3N=1 stops after Llama.
 set -u
 REPS=${1:-3}
 OUT=${OUT:-/tmp/out}
@@ -59,6 +59,7 @@ profile() {  # profile FILE TAG: decode-only and prefill-only op tables
 }
 profile /tmp/l1b.gguf l1b
 
+[ -n "${SKIP_G3N:-}" ] && { date -u; exit 0; }  # SKIP_G3N=1: Llama only (tuning runs)
 echo "== gemma-3n-e2b Q4_K_M"
 synth gemma3n gemma-3n-e2b /tmp/g3n.gguf
 bench_ours /tmp/g3n.gguf g3n.r1; bench_llamacpp /tmp/g3n.gguf g3n.r1

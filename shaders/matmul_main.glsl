@@ -2,14 +2,15 @@
 // (weight rows x tokens). Per 32-column step it dequantizes BM row chunks of W (dequant_chunk of the type's
 // dq_*.glsl, included before this file) and loads BN x 32 activations into shared memory; every invocation then
 // accumulates a TM x TN register block in fp32. Rows and tokens past the ends are zero-filled and not stored.
-// Specialization constants: 0 workgroup size (= (BM / TM) * (BN / TN), checked by the host), 1 BM, 2 BN.
+// Specialization constants: 0 workgroup size (= (BM / TM) * (BN / TN), checked by the host), 1 BM, 2 BN, 3 TM,
+// 4 TN.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 256;
 layout(constant_id = 1) const uint BM = 64;
 layout(constant_id = 2) const uint BN = 64;
 const uint BK = 32u;  // one dequant chunk
-const uint TM = 4u;
-const uint TN = 4u;
+layout(constant_id = 3) const uint TM = 4;  // register block: TM rows x TN tokens per invocation
+layout(constant_id = 4) const uint TN = 4;
 
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
