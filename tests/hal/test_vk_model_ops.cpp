@@ -24,17 +24,25 @@ using namespace unicorn;
 using namespace unicorn::hal;
 using namespace unicorn::test;
 
-TEST_CASE("vulkan rope rotates consecutive tokens with consecutive table rows", "[vulkan]") {
-  NEED_VULKAN();
-  const uint32_t head_dim = 48, half = head_dim / 2, n_heads = 3, n_tokens = 5, pos = 7, positions = 16;
+namespace {
+// A RoPE table as the model builds it: per position, head_dim / 2 cosines then head_dim / 2 sines (base 10000).
+std::vector<float> rope_table(uint32_t positions, uint32_t head_dim) {
+  const uint32_t half = head_dim / 2;
   std::vector<float> table(size_t(positions) * head_dim);
-  for (uint32_t p = 0; p < positions; ++p) {
+  for (uint32_t p = 0; p < positions; ++p)
     for (uint32_t i = 0; i < half; ++i) {
       const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
       table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
       table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
     }
-  }
+  return table;
+}
+}  // namespace
+
+TEST_CASE("vulkan rope rotates consecutive tokens with consecutive table rows", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t head_dim = 48, half = head_dim / 2, n_heads = 3, n_tokens = 5, pos = 7, positions = 16;
+  const std::vector<float> table = rope_table(positions, head_dim);
   const std::vector<float> x = random_floats(size_t(n_tokens) * n_heads * head_dim, 5);
   GpuBuffer tb = upload(ctx, table), xb = upload(ctx, x);
   CommandRecorder rec(ctx);
@@ -271,13 +279,7 @@ TEST_CASE("vulkan kv_store appends rotated keys and plain values at the cache po
   NEED_VULKAN();
   const uint32_t head_dim = 40, half = head_dim / 2, n_kv = 3, n_tokens = 4, pos = 6, ctx_len = 12;
   const uint32_t row = n_kv * head_dim;
-  std::vector<float> table(size_t(ctx_len) * head_dim);
-  for (uint32_t p = 0; p < ctx_len; ++p)
-    for (uint32_t i = 0; i < half; ++i) {
-      const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
-      table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
-      table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
-    }
+  const std::vector<float> table = rope_table(ctx_len, head_dim);
   const std::vector<float> k = random_floats(size_t(n_tokens) * row, 71), v = random_floats(size_t(n_tokens) * row, 72);
   const std::vector<float> old = random_floats(size_t(ctx_len) * row, 73);  // earlier cache contents stay
   for (bool interleaved : {false, true}) {
@@ -370,13 +372,7 @@ TEST_CASE("vulkan rope_store norms and rotates q and k, appends k and v, for GQA
   NEED_VULKAN();
   const uint32_t head_dim = 40, half = head_dim / 2, n_heads = 6, n_tokens = 3, pos = 5, ctx_len = 10;
   const float eps = 1e-6f;
-  std::vector<float> table(size_t(ctx_len) * head_dim);
-  for (uint32_t p = 0; p < ctx_len; ++p)
-    for (uint32_t i = 0; i < half; ++i) {
-      const double inv = 1.0 / std::pow(10000.0, 2.0 * i / head_dim);
-      table[size_t(p) * head_dim + i] = float(std::cos(p * inv));
-      table[size_t(p) * head_dim + half + i] = float(std::sin(p * inv));
-    }
+  const std::vector<float> table = rope_table(ctx_len, head_dim);
   const std::vector<float> qw = random_floats(head_dim, 91), kw = random_floats(head_dim, 92);
   struct Case {
     uint32_t n_kv;
