@@ -22,6 +22,9 @@ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clock
 echo "== correctness on the GPU (validation off: the layer is not carried)"
 UNICORN_RUN_EXTRA="--device vulkan" UNICORN_EXPECT_DEVICE=vulkan timeout 120 bash tests/cli/run_fixtures.sh "$U" \
   devrun/shared 2>&1 | tail -12
+echo "== quantized GGUFs, --gpu-layers splits, host-visible placement on the GPU (run_fixtures_vulkan.sh)"
+timeout 300 bash tests/cli/run_fixtures_vulkan.sh "$U" devrun/shared >"$OUT/fixtures_vulkan.txt" 2>&1
+grep -E "^(ok|FAIL)|failed" "$OUT/fixtures_vulkan.txt" | grep -v "^ok .*greedy ids match$" | tail -24
 
 synth() {  # synth ARCH SHAPE FILE
   [ -f "$3" ] || timeout 200 "$U" synth --arch "$1" --shape "$2" --type q4km -q -o "$3" 2>&1 | tail -1

@@ -2,7 +2,7 @@
 #include "common.glsl"
 // Decode mat-vec for F32 rows with cols % 4 == 0 at a 16-byte aligned offset: ROWS slices of 32 lanes per
 // workgroup, one output row per slice, each lane reading vec4s c = lane, lane + 32, ... of its row (independent
-// loads, all in flight at once); the 32 lane sums are added in shared memory. For Gemma 3n's small F32 matrices
+// loads, all in flight at once); the 32 lane sums are added by slice_sum (slice.glsl). For Gemma 3n's small F32 matrices
 // (AltUp router, LAuReL and per-layer projections), where matvec_main.glsl's 32-element chunks per invocation leave
 // a 4-row matrix to one workgroup walking it serially.
 // Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
@@ -17,8 +17,10 @@ layout(push_constant) uniform Params {
   uint w_offset;  // multiple of 16
 } p;
 
+#include "slice.glsl"
+
 void main() {
-  const uint lane = gl_LocalInvocationID.x % 32u, slice = gl_LocalInvocationID.x / 32u;
+  const uint lane = slice_lane(), slice = slice_index();
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   const uint cols4 = p.cols / 4u;
@@ -27,11 +29,6 @@ void main() {
     const uint base = p.w_offset / 16u + row * cols4, xbase = token * cols4;
     for (uint c = lane; c < cols4; c += 32u) acc += w4[base + c] * x4[xbase + c];
   }
-  wg_partial[gl_LocalInvocationID.x] = acc.x + acc.y + acc.z + acc.w;
-  barrier();
-  if (lane == 0u && row < p.rows) {
-    float total = 0.0;
-    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
-    y[token * p.rows + row] = total;
-  }
+  const float total = slice_sum(acc.x + acc.y + acc.z + acc.w);
+  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
 }

@@ -37,8 +37,12 @@ layout(push_constant) uniform Params {
     }                                                                       \
   }
 
+#include "slice.glsl"
+
+shared float slice_total[2u * ROWS];
+
 void main() {
-  const uint lane = gl_LocalInvocationID.x % 32u, slice = gl_LocalInvocationID.x / 32u;
+  const uint lane = slice_lane(), slice = slice_index();
   const bool up = slice >= ROWS;
   const uint row = gl_WorkGroupID.x * ROWS + slice % ROWS;
   const uint token = gl_WorkGroupID.y;
@@ -50,14 +54,11 @@ void main() {
     const uint blocks = p.cols / 256u;
     if (up) ROW_DOT(u4, acc) else ROW_DOT(g4, acc)
   }
-  wg_partial[gl_LocalInvocationID.x] = acc;
+  const float total = slice_sum(acc);
+  if (lane == 0u) slice_total[slice] = total;
   barrier();
   if (lane == 0u && !up && row < p.rows) {
-    float g = 0.0, u = 0.0;
-    for (uint i = 0; i < 32u; ++i) {
-      g += wg_partial[gl_LocalInvocationID.x + i];
-      u += wg_partial[gl_LocalInvocationID.x + 32u * ROWS + i];
-    }
+    const float g = slice_total[slice], u = slice_total[slice + ROWS];
     float a;
     if (ACT == 0u) {
       a = g / (1.0 + exp(-g));

@@ -6,7 +6,7 @@
 // qs[16 * part .. +15]: with pair = part / 2 and h = part % 2, their low nibbles are elements 64 * pair + 16 * h + i
 // (sub-block 2 * pair), their high nibbles the same offsets + 32 (sub-block 2 * pair + 1). Two super-blocks per
 // step keep two 16-byte loads per lane in flight. x is read directly as vec4 (it is small and cache-resident). The
-// 32 lane sums of a row are added in shared memory, so any subgroup size works.
+// 32 lane sums of a row are added by slice_sum (slice.glsl), so any subgroup size works.
 // Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
 layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
@@ -21,8 +21,10 @@ layout(push_constant) uniform Params {
 
 #include "q4_k_sg_dot.glsl"
 
+#include "slice.glsl"
+
 void main() {
-  const uint lane = gl_LocalInvocationID.x % 32u, slice = gl_LocalInvocationID.x / 32u;
+  const uint lane = slice_lane(), slice = slice_index();
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc = 0.0;
@@ -44,11 +46,6 @@ void main() {
       acc += block_dot(w4[o0], w4[o0 + 1u + part], pair, xbase + 64u * b);
     }
   }
-  wg_partial[gl_LocalInvocationID.x] = acc;
-  barrier();
-  if (lane == 0u && row < p.rows) {
-    float total = 0.0;
-    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
-    y[token * p.rows + row] = total;
-  }
+  const float total = slice_sum(acc);
+  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
 }

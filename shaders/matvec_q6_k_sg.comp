@@ -7,7 +7,7 @@
 // ql[64h + l], ql[64h + 32 + l] and qh[32h + l]: elements 128h + 32q + l for q < 4 (low nibbles for q < 2, high for
 // q >= 2, high bits (qh >> 2q) & 3), scale scales[8h + 2q + l0 / 16]. Each 8-byte run is read as two or three
 // aligned words; two super-blocks per step keep their loads in flight. x is read directly as vec4. The 32 lane sums
-// of a row are added in shared memory, so any subgroup size works.
+// of a row are added by slice_sum (slice.glsl), so any subgroup size works.
 // Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
@@ -66,8 +66,10 @@ float block_dot(Loads r, uint l0, uint xv) {
   return r.d * dot(sc, s);
 }
 
+#include "slice.glsl"
+
 void main() {
-  const uint lane = gl_LocalInvocationID.x % 32u, slice = gl_LocalInvocationID.x / 32u;
+  const uint lane = slice_lane(), slice = slice_index();
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc = 0.0;
@@ -85,11 +87,6 @@ void main() {
     }
     if (b < blocks) acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
   }
-  wg_partial[gl_LocalInvocationID.x] = acc;
-  barrier();
-  if (lane == 0u && row < p.rows) {
-    float total = 0.0;
-    for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
-    y[token * p.rows + row] = total;
-  }
+  const float total = slice_sum(acc);
+  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
 }
