@@ -117,6 +117,8 @@ else
 fi
 "$UNICORN" run -m "$LLAMA" --prompt-ids 1,2 -n 1 --device vulkan:99 >/dev/null 2>"$WORK/bad.err"
 rc=$?
+# Without the validation layer installed (a GPU machine the layer was not carried to) stderr has a warning first.
+sed -i '/^UNICORN_VK_VALIDATE=1 but /d' "$WORK/bad.err"
 if [ "$rc" -ne 1 ] || [ "$(wc -l <"$WORK/bad.err")" -ne 1 ] || ! grep -q "vulkan:99" "$WORK/bad.err"; then
   echo "FAIL --device vulkan:99: rc $rc, stderr:"; cat "$WORK/bad.err"; failures=$((failures + 1))
 else
