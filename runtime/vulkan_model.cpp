@@ -207,7 +207,8 @@ class VulkanModel final : public Model {
   void gemma3n_inputs(std::span<const int32_t> tokens);
   void layer_gemma3n(int l, int n, int pos);
   void gemma3n_output(int n, int first, int rows);
-  // The AltUp router's mix coefficients mod_ for x: rmsnorm(x) / hidden into tmp_, then altup_route.
+  // The AltUp router's mix coefficients mod_ for x: rmsnorm(x) / hidden into tmp_ (fused: the 1 / hidden is in the
+  // router's weights), then altup_route.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
   void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
@@ -357,7 +358,10 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
     if (!L.post_ffn_norm.empty()) G.post_ffn_norm = placer.floats(L.post_ffn_norm);
     if (cfg_.arch == ModelArch::Gemma3n) {
       G.altup_router_norm = placer.floats(L.altup_router_norm);
-      G.altup_router = placer.matrix(L.altup_router, cfg_.altup_inputs, cfg_.hidden);
+      // The router reads rmsnorm(x) / hidden; fused, the 1/hidden is folded into its weights (one dispatch less).
+      std::vector<float> router = L.altup_router;
+      if (fuse_) for (float& v : router) v /= static_cast<float>(cfg_.hidden);
+      G.altup_router = placer.matrix(router, cfg_.altup_inputs, cfg_.hidden);
       G.altup_predict = placer.floats(L.altup_predict);
       G.altup_correct = placer.floats(L.altup_correct);
       if (!L.altup_out_scale.empty()) G.altup_out_scale = placer.floats(L.altup_out_scale);
@@ -587,7 +591,7 @@ void VulkanModel::gemma3n_inputs(std::span<const int32_t> tokens) {
 void VulkanModel::altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n) {
   const uint32_t N = static_cast<uint32_t>(n);
   kernels_->rmsnorm(*rec_, x, &G.altup_router_norm, tmp_, H_, N, eps_, RmsWeight::Weight);
-  scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));
+  if (!fuse_) scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));  // fused: in the router's weights
   altup_route(G, n);
 }
 
@@ -603,8 +607,12 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   const uint64_t S_bytes = uint64_t(S) * 4;
 
   // AltUp predict: every stream becomes itself plus a token-dependent mix of all streams.
-  rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
-  altup_modalities(G, active_, n);
+  if (fuse_ && A_ == 0) {
+    altup_modalities(G, streams_, n);  // stream 0 is the first S floats of streams_
+  } else {
+    rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
+    altup_modalities(G, active_, n);
+  }
   kernels_->altup_predict(*rec_, streams_, mod_, G.altup_predict, pred_, N_, H_, N, S);
   rec_->copy(pred_, A_ * S_bytes, active_, 0, S_bytes);
 
@@ -636,10 +644,8 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   mlp(l, xn_, n, ffo_);
   if (fuse_) {
     // h += post_ffn_norm(ffo) (the layer's output for the active stream), and the router's input from it.
-    hal::MoreAddends more;
-    more.out_scale = 1.0f / static_cast<float>(H_);
     kernels_->add_rmsnorm(*rec_, h, ffo_, &G.post_ffn_norm, mode, G.altup_router_norm, RmsWeight::Weight, tmp_, H_, N,
-                          eps_, more);
+                          eps_);
     altup_route(G, n);
   } else {
     norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
@@ -651,12 +657,25 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   kernels_->altup_correct(*rec_, pred_, h, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
 
   // Per-layer input: gate the corrected active stream with this layer's per-layer embedding, add to the others.
-  rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
-  if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
-  matvec(G.per_layer_gate, tmp_, gatep_, n);
-  kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
+  // Stream 0 is the first S floats of streams_, so an active stream 0 is read in place (no copy) when fused.
+  const bool active_first = fuse_ && A_ == 0;
+  const GpuBuffer* gate_in = &tmp_;
+  if (active_first && cfg_.altup_correct_scale) {
+    kernels_->mul(*rec_, streams_, G.altup_out_scale, tmp_, S, H_);
+  } else if (active_first) {
+    gate_in = &streams_;
+  } else {
+    rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
+    if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
+  }
+  matvec(G.per_layer_gate, *gate_in, gatep_, n);
   rec_->copy_rows(pli_, uint64_t(l) * P_ * 4, uint64_t(LP_) * 4, plil_, 0, uint64_t(P_) * 4, uint64_t(P_) * 4, N);
-  kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
+  if (fuse_) {
+    kernels_->glu(*rec_, gatep_, plil_, gatep_, N * P_, hal::GluActivation::GeluTanh);  // gelu(gate) * per-layer input
+  } else {
+    kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
+    kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
+  }
   matvec(G.per_layer_proj, gatep_, o_, n);
   norm(o_, G.per_layer_post_norm, o_, H_, N);
   kernels_->add_to_streams(*rec_, streams_, o_, N_, 1, S, S);
