@@ -1,10 +1,6 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
-#include <cstdlib>
-
-#include <cstdlib>
-
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
 
@@ -72,7 +68,7 @@ struct AddRmsPush {
   uint32_t n;
   float eps;
   uint32_t post_mode, mode, d2_mode, has_d3;
-  float scale, out_scale;
+  float scale;
 };
 struct RopeStorePush {
   uint32_t n_heads, n_kv_heads, head_dim, interleaved, cs_offset, dst, q_norm, k_norm, v_norm;
@@ -129,11 +125,7 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
-    static const uint32_t kSgRows = [] {  // rows per workgroup; UNICORN_VK_SG_ROWS (1..8) is for tuning runs
-      const char* e = std::getenv("UNICORN_VK_SG_ROWS");
-      const int v = e ? std::atoi(e) : 4;
-      return static_cast<uint32_t>(v >= 1 && v <= 8 ? v : 4);
-    }();
+    constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
     const uint32_t groups = groups_for(rows, kSgRows);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
     if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
@@ -219,8 +211,7 @@ void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const 
                         static_cast<uint32_t>(mode),
                         more.d2 != nullptr ? pm : 0u,
                         more.d3 != nullptr ? 1u : 0u,
-                        more.scale,
-                        more.out_scale};
+                        more.scale};
   const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
   const ComputePipeline& p = spec_pipeline("add_rmsnorm", 8, sizeof(AddRmsPush), {wg});
   rec.dispatch(p,
@@ -401,11 +392,7 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   check_weights("matvec_glu up", dtype, up, 0, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu y");
-  static const uint32_t kGluRows = [] {  // output rows per workgroup; UNICORN_VK_GLU_ROWS (1..4) for tuning runs
-    const char* e = std::getenv("UNICORN_VK_GLU_ROWS");
-    const int v = e ? std::atoi(e) : 2;
-    return static_cast<uint32_t>(v >= 1 && v <= 4 ? v : 2);
-  }();
+  constexpr uint32_t kGluRows = 2;  // 1 and 4 measured the same on the H200 (docs/PERFORMANCE.md)
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
                                            {64 * kGluRows, kGluRows, static_cast<uint32_t>(act)});

@@ -23,7 +23,6 @@ struct MoreAddends {
   const GpuBuffer* d2_w = nullptr;
   const GpuBuffer* d3 = nullptr;  // added as it is
   float scale = 1.0f;
-  float out_scale = 1.0f;
 };
 
 // VulkanKernels: owns the pipelines of the shaders (built on first use, then cached); not thread-safe; must not
@@ -51,7 +50,7 @@ class VulkanKernels {
   void rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer* w, const GpuBuffer& out, uint32_t n,
                uint32_t n_rows, float eps, RmsWeight mode);
   // Residual add fused with the next norm, per row of n (n_rows rows): x = (x + post(d) + post2(d2) + d3) * scale
-  // in place, then out = rmsnorm(x) * w * out_scale, where post(d) = rmsnorm(d) * post_w (post_w == nullptr: d as
+  // in place, then out = rmsnorm(x) * w, where post(d) = rmsnorm(d) * post_w (post_w == nullptr: d as
   // it is) and post2(d2) = rmsnorm(d2) * d2_w; d2 and d3 are optional (more). Each weight is applied as its mode
   // says. out must not alias x, d or d2; it may alias d3.
   void add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,

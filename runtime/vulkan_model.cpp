@@ -722,8 +722,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     norms.v_norm = v_norm;
     norms.eps = eps_;
     kernels_->rope_store(*rec_, q_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nh, owns_kv ? nkv : 0u, hd,
-                         cfg_.rope_interleaved, N, G.k_cache.handle() != VK_NULL_HANDLE ? G.k_cache : q_,
-                         G.v_cache.handle() != VK_NULL_HANDLE ? G.v_cache : q_, static_cast<uint32_t>(pos), norms);
+                         cfg_.rope_interleaved, N, G.k_cache, G.v_cache, static_cast<uint32_t>(pos), norms);
   } else {
     if (has_q_norm) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
     kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);

@@ -3,7 +3,7 @@
 
 // One workgroup per row of n: a residual add followed by the next RMSNorm, in one dispatch instead of two to seven:
 //   x = (x + post(d) + post2(d2) + d3) * scale   (in place; d2 and d3 optional)
-//   out = rmsnorm(x) * gain(mode, w) * out_scale
+//   out = rmsnorm(x) * gain(mode, w)
 // where post(d) = rmsnorm(d) * gain(post_mode, dw) (Gemma's post-norm of a branch) or d itself for post_mode 0, and
 // post2 likewise with d2_mode (0: no d2). gain: 1 w, 2 1 + w, 0 none. out must not alias x, d or d2; it may alias
 // d3 (each element is read before it is written, by the same invocation).
@@ -23,7 +23,6 @@ layout(push_constant) uniform Params {
   uint d2_mode;  // 0: no d2
   uint has_d3;
   float scale;
-  float out_scale;
 } p;
 
 float gain(uint mode, float v) { return mode == 1u ? v : (mode == 2u ? 1.0 + v : 1.0); }
@@ -52,6 +51,6 @@ void main() {
     x[base + i] = v;  // read back below by this same invocation only
     ss += v * v;
   }
-  const float inv = inv_rms(ss) * p.out_scale;
+  const float inv = inv_rms(ss);
   for (uint i = gl_LocalInvocationID.x; i < p.n; i += WG_SIZE) outv[base + i] = x[base + i] * inv * gain(p.mode, w[i]);
 }
