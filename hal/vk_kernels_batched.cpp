@@ -53,7 +53,9 @@ constexpr uint32_t kMatmulTm = 4, kMatmulTn = 4;
 // device's shared memory).
 struct MatmulTile {
   uint32_t bm = 64, bn = 64, tm = kMatmulTm, tn = kMatmulTn;
+  bool set = false;  // from the environment: the wide kernel steps aside
 };
+
 const MatmulTile& matmul_tile() {
   static const MatmulTile tile = [] {
     MatmulTile t;
@@ -66,6 +68,7 @@ const MatmulTile& matmul_tile() {
     const uint32_t wg = (v.bm / v.tm) * (v.bn / v.tn);
     if (wg < 32 || wg > 1024 || v.tm * v.tn > 64)
       throw Error(str_cat("UNICORN_VK_MATMUL_TILE='", e, "': ", wg, " invocations or ", v.tm * v.tn, " registers"));
+    v.set = true;
     return v;
   }();
   return tile;
@@ -92,6 +95,18 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matmul x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matmul y");
   if (&x == &y || &w == &y) fail("Vulkan matmul: y aliases an input");
+  const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
+  // Long batches: the wide kernel, 128 rows x 128 tokens, or x 64 where 128-token tiles would leave too few
+  // workgroups to fill a large GPU.
+  if (n_tokens >= kMatmulWideTokens && !matmul_tile().set) {
+    const uint32_t groups_x = (rows + 127) / 128;
+    const uint32_t groups_128 = groups_x * ((n_tokens + 127) / 128);
+    const uint32_t tn_groups = groups_128 >= matmul_wide_min_groups_ ? 2 : 1, bn = 64 * tn_groups;
+    const std::string wide = str_cat("matmul_wide", shader + 6);
+    rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
+                 (n_tokens + bn - 1) / bn, 1, tn_groups == 2 ? "matmul_wide128" : "matmul_wide64");
+    return;
+  }
   // Tiles: 64 rows x 64 tokens (256 invocations) for real batches; 64 x 16 (64 invocations) for short ones, so a
   // handful of tokens does not pay for 64.
   uint32_t bm = 64, bn = n_tokens >= 48 ? 64 : 16, tm = kMatmulTm, tn = kMatmulTn;
@@ -105,7 +120,6 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   }
   const uint32_t wg = (bm / tm) * (bn / tn);
   const uint32_t groups_x = (rows + bm - 1) / bm, groups_y = (n_tokens + bn - 1) / bn;
-  const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
   rec.dispatch(spec_pipeline(shader, 3, sizeof(MatmulPush), {wg, bm, bn, tm, tn}), {w, x, y}, push, groups_x, groups_y, 1,
                shader);
 }

@@ -177,6 +177,21 @@ TEST_CASE("vulkan matmul matches the CPU reference for every weight type and odd
   CHECK_NO_VALIDATION_ERRORS();
 }
 
+TEST_CASE("vulkan wide matmul (64- and 128-token tiles) matches the CPU reference for every weight type",
+          "[vulkan][prefill]") {
+  NEED_VULKAN();
+  for (uint32_t min_groups : {0u, 1000000u}) {  // always 128-token tiles, always 64
+    vk.set_matmul_wide_min_groups(min_groups);
+    for (DType t : kAllWeightTypes) {
+      const bool k_quant = dtype_traits(t).block_elems == 256;
+      // Rows past a 128-row tile; tokens past a 128 and a 64 tile; exactly 64 (the first wide batch).
+      check_matmul(ctx, vk, t, 133, k_quant ? 512 : 416, 150, 205);
+      check_matmul(ctx, vk, t, 128, k_quant ? 256 : 96, 64, 206);
+    }
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
 TEST_CASE("vulkan matmul rejects bad shapes and aliasing", "[vulkan][prefill]") {
   NEED_VULKAN();
   GpuBuffer w(ctx, 4096, BufferPlace::DeviceLocal);

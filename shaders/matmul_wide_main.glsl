@@ -1,0 +1,88 @@
+// Wide-tile mat-mul for long prefill batches: Y[t, r] = sum_c W[r, c] * X[t, c], 128 weight rows x BN tokens
+// (BN = 64 or 128) per workgroup of 256 invocations. Per 32-column step, warps 0-3 dequantize the 128 row chunks
+// (dequant_chunk of the type's dq_*.glsl, one row per invocation) while warps 4-7 load the BN x 32 activations;
+// then every invocation accumulates an 8-row x 4*TN_GROUPS-token block in fp32. The blocks are laid out so that
+// each k reads two vec4 of weights and TN_GROUPS vec4 of activations from shared memory: 64 (or 32) FMAs per 4 (or
+// 3) shared loads, which the 4 x 4 scalar block of matmul_main.glsl (16 per 8) could not reach.
+// Warp w of the 8: rows (w % 2) * 64 + {0, 32} + lane_m * 4 + 0..3, tokens g * 64 + (w / 2) * 16 + lane_n * 4 + 0..3
+// (lane_m = lane % 8, lane_n = lane / 8, g < TN_GROUPS). Rows and tokens past the ends are zero-filled, not stored.
+// Specialization constant 0: TN_GROUPS (1 -> BN 64, 2 -> BN 128).
+#extension GL_EXT_control_flow_attributes : require
+layout(local_size_x = 256) in;
+layout(constant_id = 0) const uint TN_GROUPS = 2;
+const uint BM = 128u, BK = 32u;
+const uint BN = 64u * TN_GROUPS;
+
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Params {
+  uint rows;       // output rows (rows of W)
+  uint cols;       // elements per row (multiple of 32 and of the block size)
+  uint row_bytes;  // stored bytes per row
+  uint w_offset;   // byte offset of the matrix in the weight buffer
+  uint n_tokens;
+} p;
+
+// [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load.
+shared vec4 w_tile[BK * (BM / 4u)];
+shared vec4 x_tile[BK * (BN / 4u)];
+
+void main() {
+  const uint tid = gl_LocalInvocationID.x;
+  const uint row0 = gl_WorkGroupID.x * BM;
+  const uint tok0 = gl_WorkGroupID.y * BN;
+  const uint warp = tid / 32u, lane = tid % 32u;
+  const uint m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
+  const uint n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
+
+  vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
+  [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
+  float v[32];
+  const uint n_chunks = p.cols / BK;
+  for (uint chunk = 0; chunk < n_chunks; ++chunk) {
+    barrier();  // the previous step's reads of the tiles are done
+    if (tid < BM) {
+      const uint row = row0 + tid;
+      if (row < p.rows) {
+        dequant_chunk(p.w_offset + row * p.row_bytes, chunk, v);
+      } else {
+        [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
+      }
+      [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = v[k];
+    } else {
+      // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (one vec4 per load; consecutive invocations write
+      // consecutive tokens of one k, so the shared stores do not conflict).
+      for (uint i = tid - BM; i < BN * (BK / 4u); i += 256u - BM) {
+        const uint t = i % BN, k4 = i / BN;
+        const uint tok = tok0 + t;
+        vec4 a = vec4(0.0);
+        if (tok < p.n_tokens) {
+          const uint base = tok * p.cols + chunk * BK + k4 * 4u;
+          a = vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]);
+        }
+        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = a[c];
+      }
+    }
+    barrier();
+    [[unroll]] for (uint k = 0; k < BK; ++k) {
+      const vec4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
+      [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
+        const vec4 b = x_tile[k * (BN / 4u) + n4 + 16u * g];
+        [[unroll]] for (uint r = 0; r < 4u; ++r) {
+          acc[r * TN_GROUPS + g] += a0[r] * b;
+          acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
+        }
+      }
+    }
+  }
+  [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
+    [[unroll]] for (uint j = 0; j < 4u; ++j) {
+      const uint tok = tok0 + (n4 + 16u * g) * 4u + j;
+      if (tok >= p.n_tokens) continue;
+      [[unroll]] for (uint r = 0; r < 8u; ++r) {
+        const uint row = row0 + (m4 + (r / 4u) * 8u) * 4u + r % 4u;
+        if (row < p.rows) y[tok * p.rows + row] = acc[r * TN_GROUPS + g][j];
+      }
+    }
+  }
+}

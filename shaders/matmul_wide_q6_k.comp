@@ -1,0 +1,4 @@
+#version 450
+#include "weights.glsl"
+#include "dq_q6_k.glsl"
+#include "matmul_wide_main.glsl"
