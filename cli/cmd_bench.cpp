@@ -11,6 +11,7 @@
 #include "cli/device_flags.h"
 #include "cli/parse.h"
 #include "runtime/bench.h"
+#include "runtime/bench_kernel.h"
 
 namespace unicorn::cli {
 namespace {
@@ -25,19 +26,56 @@ std::string pm(const BenchStat& s, int decimals = 2) {
   return buf;
 }
 
+int bench_kernel(const boost::program_options::variables_map& vm, bool json) {
+  namespace po = boost::program_options;
+  KernelBenchOptions o;
+  o.kernel = vm["kernel"].as<std::string>();
+  const std::string type = vm["type"].as<std::string>();
+  const auto t = dtype_from_name(type);
+  if (!t) throw po::error("--type: unknown weight type '" + type + "'");
+  o.type = *t;
+  const std::string shape = vm["shape"].as<std::string>();
+  unsigned rows = 0, cols = 0;
+  char tail = 0;
+  if (std::sscanf(shape.c_str(), "%ux%u%c", &rows, &cols, &tail) != 2) throw po::error("--shape: not ROWSxCOLS: " + shape);
+  o.rows = rows, o.cols = cols;
+  const int tokens = vm["tokens"].as<int>(), calls = vm["calls"].as<int>(), reps = vm["reps"].as<int>();
+  if (tokens < 1 || calls < 1 || reps < 1) throw po::error("--tokens, --calls and --reps must be >= 1");
+  o.tokens = static_cast<uint32_t>(tokens), o.calls = calls, o.repetitions = reps;
+  ModelOptions device_opts;
+  apply_device_options(vm, device_opts);
+  o.device = device_opts.device == "cpu" ? "vulkan" : device_opts.device;
+  const KernelBenchResult r = run_kernel_bench(o);
+  if (json) {
+    const nlohmann::json out = {{"kernel", r.kernel}, {"type", type}, {"rows", rows}, {"cols", cols},
+                                {"tokens", tokens}, {"calls", calls}, {"device", r.device},
+                                {"weight_bytes", r.weight_bytes}, {"us_per_call", stat_json(r.us_per_call)},
+                                {"gb_s", stat_json(r.gb_s)}};
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::printf("%s %s %ux%u x%d tokens on %s: %s us/call, %s GB/s of weights, %.1f GFLOP/s\n", r.kernel.c_str(),
+                type.c_str(), rows, cols, tokens, r.device.c_str(), pm(r.us_per_call).c_str(), pm(r.gb_s).c_str(),
+                r.flops / r.us_per_call.mean / 1e3);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description opts(
       "usage: unicorn bench -m MODEL [-p 512] [-n 128] [-r 5] [--threads N] [--device D] [--json | --md]\n"
-      "       unicorn bench --membw [--threads N] [--json]\n\n"
+      "       unicorn bench --membw [--threads N] [--json]\n"
+      "       unicorn bench --kernel matvec|glu|matmul --type q4_k --shape 8192x2048 [--tokens N] [--device D]\n\n"
       "Measures prefill (prompt processing: one batched forward of -p random tokens from an empty cache) and decode\n"
       "(token generation: -n single-token forwards from an empty cache) speed in tokens/s, as mean ± sample std over\n"
       "-r repetitions after one warm-up run of each, like llama-bench's pp/tg tests. Also prints the model size, bits\n"
       "per weight and the decode memory bandwidth achieved (weight bytes one decode step reads x tokens/s).\n"
       "--membw measures the machine's streaming read bandwidth (all threads summing a 1 GiB buffer): the roofline\n"
-      "for memory-bound decode.\n\noptions");
+      "for memory-bound decode.\n"
+      "--kernel times one Vulkan kernel alone (--calls dependent dispatches per submission, random weights of\n"
+      "--type, ROWSxCOLS): microseconds per call and weight bytes read per second.\n\noptions");
   opts.add_options()
       ("model,m", po::value<std::string>(), "model (.gguf, .ucn or HF directory)")
       ("prompt,p", po::value<int>()->default_value(512), "prefill tokens (0: skip the prefill test)")
@@ -47,6 +85,11 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("kv-f16", "store the KV cache as F16")
       ("membw", "measure streaming memory read bandwidth (also with -m: both)")
       ("membw-mib", po::value<int>()->default_value(1024), "membw buffer size in MiB")
+      ("kernel", po::value<std::string>(), "time one Vulkan kernel: matvec | glu | matmul")
+      ("type", po::value<std::string>()->default_value("q4_k"), "--kernel weight type (f32 ... q6_k)")
+      ("shape", po::value<std::string>()->default_value("4096x4096"), "--kernel weight shape ROWSxCOLS")
+      ("tokens", po::value<int>()->default_value(1), "--kernel activation rows (matvec/glu 1..7)")
+      ("calls", po::value<int>()->default_value(200), "--kernel dispatches per timed submission")
       ("json", "print JSON")
       ("md", "print a markdown table")
       ("help,h", "show this help");
@@ -56,7 +99,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   const bool json = vm.count("json") > 0, md = vm.count("md") > 0;
   if (json && md) throw po::error("give at most one of --json and --md");
   const bool membw = vm.count("membw") > 0;
-  if (!vm.count("model") && !membw) throw po::error("needs -m MODEL or --membw");
+  if (vm.count("kernel")) return bench_kernel(vm, json);
+  if (!vm.count("model") && !membw) throw po::error("needs -m MODEL, --membw or --kernel");
   const int threads = vm["threads"].as<int>();
   if (threads < 0) throw po::error("--threads must be >= 0");
   const int reps = vm["reps"].as<int>();

@@ -17,6 +17,7 @@ constexpr uint32_t kMaxTimedDispatches = 4096;  // a Gemma 3n prefill records ~1
 CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ctx_(ctx) {
   const VulkanFns& f = ctx.fn();
   if (const char* e = std::getenv("UNICORN_VK_SUBMIT_EVERY")) submit_every_ = static_cast<uint32_t>(std::atoi(e));
+  if (const char* e = std::getenv("UNICORN_VK_SUBMIT_FIRST")) first_flush_ = std::max(1, std::atoi(e));
   if (timestamps && ctx.has_timestamps()) {
     VkQueryPoolCreateInfo qi{};
     qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
@@ -59,7 +60,7 @@ void CommandRecorder::begin() {
   recording_ = true;
   since_flush_ = 0;
   // The first command buffers are short so the GPU starts early; later ones grow to submit_every_.
-  flush_at_ = std::min<uint32_t>(submit_every_, 16u << std::min<size_t>(used_cbs_ - 1, 8));
+  flush_at_ = std::min<uint32_t>(submit_every_, first_flush_ << std::min<size_t>(used_cbs_ - 1, 8));
 }
 
 void CommandRecorder::flush() {

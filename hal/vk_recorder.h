@@ -93,6 +93,7 @@ class CommandRecorder {
   size_t used_cbs_ = 0;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   uint32_t submit_every_ = 64;
+  uint32_t first_flush_ = 16;  // dispatches in the first command buffer (UNICORN_VK_SUBMIT_FIRST); doubling after
   uint32_t since_flush_ = 0;     // dispatches in the current command buffer
   uint32_t flush_at_ = 0;        // flush the current command buffer at this many dispatches
   bool submitted_any_ = false;   // part of this batch was submitted already
