@@ -392,10 +392,10 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   check_weights("matvec_glu up", dtype, up, 0, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu y");
-  constexpr uint32_t kGluRows = 2;  // 1 and 4 measured the same on the H200 (docs/PERFORMANCE.md)
+  constexpr uint32_t kGluRows = 4;
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
-                                           {64 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
+                                           {32 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
   rec.dispatch(p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, 1, "matvec_q4_k_glu");
 }
 

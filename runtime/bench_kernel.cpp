@@ -1,5 +1,6 @@
 #include "runtime/bench_kernel.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <vector>
@@ -57,16 +58,19 @@ KernelBenchResult run_kernel_bench(const KernelBenchOptions& o) {
   hal::VulkanKernels vk(*ctx);
   hal::CommandRecorder rec(*ctx);
   std::mt19937 rng(7);
-  const std::vector<uint8_t> w = random_matrix(o.type, o.rows, o.cols, rng);
-  // Buffers as the model places them: unmapped device-local memory on a discrete GPU (its mappable device-local
-  // type can be far slower to read: on the H200 a 215 MB matrix there read at a ninth of the speed).
-  GpuBuffer wa(*ctx, w.size(), BufferPlace::DeviceLocal, ctx->is_uma());
-  wa.upload(w.data(), w.size());
-  GpuBuffer wb;  // glu's up matrix
-  if (glu) {
-    const std::vector<uint8_t> u = random_matrix(o.type, o.rows, o.cols, rng);
-    wb = GpuBuffer(*ctx, u.size(), BufferPlace::DeviceLocal, ctx->is_uma());
-    wb.upload(u.data(), u.size());
+  // Copies of the weights, used in turn, so that the calls stream from memory as a model's layers do instead of
+  // rereading one cache-resident matrix (at least 256 MiB in all, at most 64 copies).
+  const uint64_t one = dtype_row_bytes(o.type, o.cols) * o.rows * (glu ? 2 : 1);
+  const int copies = static_cast<int>(std::clamp<uint64_t>(((256ull << 20) + one - 1) / one, 1, 64));
+  // Buffers as the model places them: unmapped device-local memory on a discrete GPU.
+  std::vector<GpuBuffer> wa, wb;  // wb: glu's up matrices
+  const std::vector<uint8_t> w = random_matrix(o.type, o.rows, o.cols, rng);  // one draw, uploaded to every copy
+  for (int c = 0; c < copies; ++c) {
+    for (int m = 0; m < (glu ? 2 : 1); ++m) {
+      GpuBuffer b(*ctx, w.size(), BufferPlace::DeviceLocal, ctx->is_uma());
+      b.upload(w.data(), w.size());
+      (m == 0 ? wa : wb).push_back(std::move(b));
+    }
   }
   std::vector<float> xs(uint64_t(o.tokens) * o.cols);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -77,9 +81,10 @@ KernelBenchResult run_kernel_bench(const KernelBenchOptions& o) {
 
   auto record = [&] {
     for (int i = 0; i < o.calls; ++i) {
-      if (glu) vk.matvec_glu(rec, o.type, wa, wb, o.rows, o.cols, x, y, o.tokens, hal::GluActivation::Silu);
-      else if (matmul) vk.matmul(rec, o.type, wa, 0, o.rows, o.cols, x, y, o.tokens);
-      else vk.matvec(rec, o.type, wa, 0, o.rows, o.cols, x, y, o.tokens);
+      const GpuBuffer& w = wa[i % copies];
+      if (glu) vk.matvec_glu(rec, o.type, w, wb[i % copies], o.rows, o.cols, x, y, o.tokens, hal::GluActivation::Silu);
+      else if (matmul) vk.matmul(rec, o.type, w, 0, o.rows, o.cols, x, y, o.tokens);
+      else vk.matvec(rec, o.type, w, 0, o.rows, o.cols, x, y, o.tokens);
     }
   };
   record();  // warm-up: pipelines, descriptor sets, clocks
@@ -88,7 +93,7 @@ KernelBenchResult run_kernel_bench(const KernelBenchOptions& o) {
   KernelBenchResult r;
   r.device = ctx->device_name();
   r.kernel = o.kernel;
-  r.weight_bytes = w.size() * (glu ? 2 : 1);
+  r.weight_bytes = one;
   r.flops = 2.0 * o.rows * o.cols * o.tokens * (glu ? 2 : 1);
   std::vector<double> us, gbs;
   for (int rep = 0; rep < o.repetitions; ++rep) {
