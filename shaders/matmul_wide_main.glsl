@@ -1,9 +1,10 @@
 // Wide-tile mat-mul for long prefill batches: Y[t, r] = sum_c W[r, c] * X[t, c], 128 weight rows x BN tokens
 // (BN = 64 or 128) per workgroup of 256 invocations. Per 32-column step, warps 0-3 dequantize the 128 row chunks
-// (dequant_chunk of the type's dq_*.glsl, one row per invocation) while warps 4-7 load the BN x 32 activations;
-// then every invocation accumulates an 8-row x 4*TN_GROUPS-token block in fp32. The blocks are laid out so that
-// each k reads two vec4 of weights and TN_GROUPS vec4 of activations from shared memory: 64 (or 32) FMAs per 4 (or
-// 3) shared loads, which the 4 x 4 scalar block of matmul_main.glsl (16 per 8) could not reach.
+// (the type's raw_*.glsl split load, else dequant_chunk of its dq_*.glsl; one row per invocation) while warps 4-7
+// load the BN x 32 activations, both loaded into registers one step ahead; then every invocation accumulates an
+// 8-row x 4*TN_GROUPS-token block in fp32. The blocks are laid out so that each k reads two vec4 of weights and
+// TN_GROUPS vec4 of activations from shared memory: 64 (or 32) FMAs per 4 (or 3) shared loads, which the 4 x 4
+// scalar block of matmul_main.glsl (16 per 8) could not reach.
 // Warp w of the 8: rows (w % 2) * 64 + {0, 32} + lane_m * 4 + 0..3, tokens g * 64 + (w / 2) * 16 + lane_n * 4 + 0..3
 // (lane_m = lane % 8, lane_n = lane / 8, g < TN_GROUPS). Rows and tokens past the ends are zero-filled, not stored.
 // Specialization constant 0: TN_GROUPS (1 -> BN 64, 2 -> BN 128).
@@ -27,6 +28,22 @@ layout(push_constant) uniform Params {
 shared vec4 w_tile[BK * (BM / 4u)];
 shared vec4 x_tile[BK * (BN / 4u)];
 
+#ifndef RAW_CHUNK
+// Types without a split load (raw_*.glsl): the "raw" chunk is already dequantized, so their loads are not
+// overlapped with the FMAs.
+struct RawChunk {
+  float v[32];
+};
+RawChunk load_raw(uint row_byte, uint chunk) {
+  RawChunk r;
+  dequant_chunk(row_byte, chunk, r.v);
+  return r;
+}
+void decode_raw(RawChunk r, uint chunk, out float v[32]) { v = r.v; }
+#endif
+
+const uint X_LOADS = (BN * BK / 4u) / (256u - BM);  // vec4 activation loads per loading invocation
+
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.x * BM;
@@ -34,36 +51,58 @@ void main() {
   const uint warp = tid / 32u, lane = tid % 32u;
   const uint m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
   const uint n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
+  const bool dequantizer = tid < BM;
+  const uint row = row0 + tid;
+  const bool row_ok = dequantizer && row < p.rows;
+  const uint row_byte = p.w_offset + min(row, p.rows - 1u) * p.row_bytes;
 
   vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
   [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
-  float v[32];
+  // Registers of the next step: its weight chunk (dequantizers) or its activations (the others), loaded one
+  // step ahead so that their memory latency passes during this step's FMAs.
+  RawChunk raw;
+  vec4 xr[X_LOADS];
   const uint n_chunks = p.cols / BK;
   for (uint chunk = 0; chunk < n_chunks; ++chunk) {
+    if (chunk == 0u) {
+      if (row_ok) raw = load_raw(row_byte, 0u);
+      if (!dequantizer) {
+        [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
+          // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive
+          // tokens of one k, so the shared stores do not conflict).
+          const uint i = tid - BM + j * (256u - BM);
+          const uint tok = tok0 + i % BN, base = tok * p.cols + (i / BN) * 4u;
+          xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
+        }
+      }
+    }
     barrier();  // the previous step's reads of the tiles are done
-    if (tid < BM) {
-      const uint row = row0 + tid;
-      if (row < p.rows) {
-        dequant_chunk(p.w_offset + row * p.row_bytes, chunk, v);
+    if (dequantizer) {
+      float v[32];
+      if (row_ok) {
+        decode_raw(raw, chunk, v);
       } else {
         [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
       }
       [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = v[k];
     } else {
-      // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (one vec4 per load; consecutive invocations write
-      // consecutive tokens of one k, so the shared stores do not conflict).
-      for (uint i = tid - BM; i < BN * (BK / 4u); i += 256u - BM) {
+      [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
+        const uint i = tid - BM + j * (256u - BM);
         const uint t = i % BN, k4 = i / BN;
-        const uint tok = tok0 + t;
-        vec4 a = vec4(0.0);
-        if (tok < p.n_tokens) {
-          const uint base = tok * p.cols + chunk * BK + k4 * 4u;
-          a = vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]);
-        }
-        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = a[c];
+        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = xr[j][c];
       }
     }
     barrier();
+    if (chunk + 1u < n_chunks) {  // the next step's loads, in flight during the FMAs below
+      if (row_ok) raw = load_raw(row_byte, chunk + 1u);
+      if (!dequantizer) {
+        [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
+          const uint i = tid - BM + j * (256u - BM);
+          const uint tok = tok0 + i % BN, base = tok * p.cols + (chunk + 1u) * BK + (i / BN) * 4u;
+          xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
+        }
+      }
+    }
     [[unroll]] for (uint k = 0; k < BK; ++k) {
       const vec4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
       [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
@@ -80,8 +119,8 @@ void main() {
       const uint tok = tok0 + (n4 + 16u * g) * 4u + j;
       if (tok >= p.n_tokens) continue;
       [[unroll]] for (uint r = 0; r < 8u; ++r) {
-        const uint row = row0 + (m4 + (r / 4u) * 8u) * 4u + r % 4u;
-        if (row < p.rows) y[tok * p.rows + row] = acc[r * TN_GROUPS + g][j];
+        const uint out_row = row0 + (m4 + (r / 4u) * 8u) * 4u + r % 4u;
+        if (out_row < p.rows) y[tok * p.rows + out_row] = acc[r * TN_GROUPS + g][j];
       }
     }
   }

@@ -1,4 +1,5 @@
 #version 450
 #include "weights.glsl"
 #include "dq_q4_k.glsl"
+#include "raw_q4_k.glsl"
 #include "matmul_wide_main.glsl"
