@@ -226,8 +226,19 @@ void VulkanContext::create_device(const std::string& spec) {
   fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
   std::vector<VkExtensionProperties> exts(n_ext);
   if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
-  for (const VkExtensionProperties& e : exts)
+  bool atomic_float_ext = false;
+  for (const VkExtensionProperties& e : exts) {
     if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
+    if (std::strcmp(e.extensionName, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME) == 0) atomic_float_ext = true;
+  }
+  // Float atomic add on storage buffers (split-K prefill matmuls): enabled where the device has it.
+  VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float{};
+  atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
+  if (atomic_float_ext) {
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &atomic_float, {}};
+    fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
+    float_atomic_add_ = atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
+  }
 
   uint32_t nq = 0;
   fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
@@ -253,6 +264,17 @@ void VulkanContext::create_device(const std::string& spec) {
   di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   di.queueCreateInfoCount = 1;
   di.pQueueCreateInfos = &qi;
+  std::vector<const char*> enabled;
+  VkPhysicalDeviceShaderAtomicFloatFeaturesEXT enable_atomic_float{};
+  if (float_atomic_add_) {
+    enabled.push_back(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
+    enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
+    enable_atomic_float.shaderBufferFloat32Atomics = atomic_float.shaderBufferFloat32Atomics;
+    enable_atomic_float.shaderBufferFloat32AtomicAdd = VK_TRUE;
+    di.pNext = &enable_atomic_float;
+  }
+  di.enabledExtensionCount = static_cast<uint32_t>(enabled.size());
+  di.ppEnabledExtensionNames = enabled.empty() ? nullptr : enabled.data();
   vk_check(fn_.vkCreateDevice(physical_, &di, nullptr, &device_), "vkCreateDevice");
 #define UNICORN_VK_LOAD(name) fn_.name = reinterpret_cast<PFN_##name>(fn_.vkGetDeviceProcAddr(device_, #name));
   UNICORN_VK_DEVICE_FNS(UNICORN_VK_LOAD)

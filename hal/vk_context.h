@@ -65,6 +65,8 @@ class VulkanContext {
   // The heaps now (queried each call; with VK_EXT_memory_budget the availability reflects other processes too).
   std::vector<VulkanHeap> heaps() const;
   bool has_memory_budget() const { return memory_budget_; }
+  // Shaders may atomically add floats to storage buffers (VK_EXT_shader_atomic_float, enabled when present).
+  bool has_float_atomic_add() const { return float_atomic_add_; }
   // Heap index of memory type index t.
   uint32_t heap_of_type(uint32_t t) const { return mem_props_.memoryTypes[t].heapIndex; }
   // Timestamps are usable on the compute queue; timestamp_period_ns converts ticks to nanoseconds.
@@ -112,6 +114,7 @@ class VulkanContext {
   VkPhysicalDeviceMemoryProperties mem_props_{};
   bool validation_ = false;
   bool memory_budget_ = false;
+  bool float_atomic_add_ = false;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

@@ -11,6 +11,7 @@ namespace unicorn::hal {
   X(vkEnumeratePhysicalDevices)                 \
   X(vkGetPhysicalDeviceProperties)              \
   X(vkGetPhysicalDeviceProperties2)             \
+  X(vkGetPhysicalDeviceFeatures2)               \
   X(vkGetPhysicalDeviceQueueFamilyProperties)   \
   X(vkGetPhysicalDeviceMemoryProperties)        \
   X(vkGetPhysicalDeviceMemoryProperties2)       \
@@ -58,6 +59,7 @@ namespace unicorn::hal {
   X(vkCmdDispatch)                 \
   X(vkCmdPipelineBarrier)          \
   X(vkCmdCopyBuffer)               \
+  X(vkCmdFillBuffer)               \
   X(vkCmdResetQueryPool)           \
   X(vkCmdWriteTimestamp)           \
   X(vkQueueSubmit)                 \

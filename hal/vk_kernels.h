@@ -153,11 +153,17 @@ class VulkanKernels {
   // w_offset of w, all matvec weight types, fp32 accumulation), correct for any n_tokens >= 1 but meant for
   // n_tokens >= kMatmulMinTokens. y must not alias x or w.
   // From kMatmulWideTokens tokens it runs the wide kernel: 128-token tiles where that gives at least
-  // matmul_wide_min_groups workgroups, else 64-token tiles (set_matmul_wide_min_groups(0): always 128).
+  // kWideMinGroups workgroups; else, for Q4_K/Q6_K on a device with float atomic add, 128-token tiles with the
+  // columns split in two (twice the workgroups; y zeroed first); else 64-token tiles.
   void matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
               const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens);
   static constexpr uint32_t kMatmulWideTokens = 64;
-  void set_matmul_wide_min_groups(uint32_t groups) { matmul_wide_min_groups_ = groups; }
+  // Forces one wide-kernel tiling (tests; Auto = the choice above). SplitK falls back to Tokens128 where the type
+  // or device lacks it.
+  enum class WideTile { Auto, Tokens128, Tokens64, SplitK };
+  void set_matmul_wide_tile(WideTile t) { wide_tile_ = t; }
+  // Whether SplitK runs for this type here.
+  bool matmul_split_supported(DType dtype) const;
   // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
   // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
   // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
@@ -193,7 +199,7 @@ class VulkanKernels {
               uint32_t b_len, uint32_t mode);
 
   const VulkanContext& ctx_;
-  uint32_t matmul_wide_min_groups_ = 96;  // ~ the SM count of a large GPU; an iGPU is full either way
+  WideTile wide_tile_ = WideTile::Auto;
   std::map<std::string, std::unique_ptr<ComputePipeline>> pipelines_;
 };
 

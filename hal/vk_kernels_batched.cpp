@@ -74,7 +74,15 @@ const MatmulTile& matmul_tile() {
   return tile;
 }
 
+// 128-token tiles need this many workgroups to fill a large GPU (~ the H200's 132 SMs); below it the columns are
+// split or the tiles halved.
+constexpr uint32_t kWideMinGroups = 96;
+
 }  // namespace
+
+bool VulkanKernels::matmul_split_supported(DType dtype) const {
+  return ctx_.has_float_atomic_add() && (dtype == DType::Q4_K || dtype == DType::Q6_K);
+}
 
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
                                                     uint32_t push_bytes, const std::vector<uint32_t>& spec) {
@@ -96,15 +104,24 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matmul y");
   if (&x == &y || &w == &y) fail("Vulkan matmul: y aliases an input");
   const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
-  // Long batches: the wide kernel, 128 rows x 128 tokens, or x 64 where 128-token tiles would leave too few
-  // workgroups to fill a large GPU.
+  // Long batches: the wide kernel (see the header for the choice of tiles).
   if (n_tokens >= kMatmulWideTokens && !matmul_tile().set) {
-    const uint32_t groups_x = (rows + 127) / 128;
-    const uint32_t groups_128 = groups_x * ((n_tokens + 127) / 128);
-    const uint32_t tn_groups = groups_128 >= matmul_wide_min_groups_ ? 2 : 1, bn = 64 * tn_groups;
-    const std::string wide = str_cat("matmul_wide", shader + 6);
+    const uint32_t groups_x = (rows + 127) / 128, groups_128 = groups_x * ((n_tokens + 127) / 128);
+    WideTile tile = wide_tile_;
+    if (tile == WideTile::Auto) {
+      static const bool split_off = std::getenv("UNICORN_VK_SPLIT_K") != nullptr;  // TEMPORARY A/B
+      tile = groups_128 >= kWideMinGroups ? WideTile::Tokens128
+             : matmul_split_supported(dtype) && !split_off ? WideTile::SplitK
+                                                           : WideTile::Tokens64;
+    }
+    if (tile == WideTile::SplitK && !matmul_split_supported(dtype)) tile = WideTile::Tokens128;
+    const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
+    const bool split = tile == WideTile::SplitK;
+    const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6);
+    if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
-                 (n_tokens + bn - 1) / bn, 1, tn_groups == 2 ? "matmul_wide128" : "matmul_wide64");
+                 (n_tokens + bn - 1) / bn, split ? 2 : 1,
+                 split ? "matmul_wide_split" : tn_groups == 2 ? "matmul_wide128" : "matmul_wide64");
     return;
   }
   // Tiles: 64 rows x 64 tokens (256 invocations) for real batches; 64 x 16 (64 invocations) for short ones, so a

@@ -186,17 +186,31 @@ void CommandRecorder::copy_rows(const GpuBuffer& src, uint64_t src_offset, uint6
          " (of ", dst.size(), ") is out of range");
   }
   if (!recording_) begin();
-  const VulkanFns& f = ctx_.fn();
+  // The copy reads what earlier dispatches wrote; later dispatches read what it wrote.
+  transfer_barrier();
+  std::vector<VkBufferCopy> regions(count);
+  for (uint32_t i = 0; i < count; ++i) regions[i] = {src_offset + i * src_stride, dst_offset + i * dst_stride, bytes};
+  ctx_.fn().vkCmdCopyBuffer(cb_, src.handle(), dst.handle(), count, regions.data());
+  transfer_barrier();
+}
+
+void CommandRecorder::fill(const GpuBuffer& dst, uint64_t offset, uint64_t bytes, uint32_t value) {
+  if (bytes == 0) return;
+  if (offset % 4 != 0 || bytes % 4 != 0 || offset + bytes > dst.size()) {
+    fail("GPU fill of ", bytes, " bytes at ", offset, " (of ", dst.size(), ") is misaligned or out of range");
+  }
+  if (!recording_) begin();
+  transfer_barrier();
+  ctx_.fn().vkCmdFillBuffer(cb_, dst.handle(), offset, bytes, value);
+  transfer_barrier();
+}
+
+void CommandRecorder::transfer_barrier() {
   const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
   const VkAccessFlags access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
                                VK_ACCESS_TRANSFER_WRITE_BIT;
-  // The copy reads what earlier dispatches wrote; later dispatches read what it wrote.
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, access, access};
-  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
-  std::vector<VkBufferCopy> regions(count);
-  for (uint32_t i = 0; i < count; ++i) regions[i] = {src_offset + i * src_stride, dst_offset + i * dst_stride, bytes};
-  f.vkCmdCopyBuffer(cb_, src.handle(), dst.handle(), count, regions.data());
-  f.vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+  ctx_.fn().vkCmdPipelineBarrier(cb_, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
 }
 
 void CommandRecorder::trim_set_cache() {

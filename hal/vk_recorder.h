@@ -65,6 +65,9 @@ class CommandRecorder {
   void copy_rows(const GpuBuffer& src, uint64_t src_offset, uint64_t src_stride, const GpuBuffer& dst,
                  uint64_t dst_offset, uint64_t dst_stride, uint64_t bytes, uint32_t count);
 
+  // Records filling bytes of dst from offset (both multiples of 4) with the 32-bit value, ordered like copy().
+  void fill(const GpuBuffer& dst, uint64_t offset, uint64_t bytes, uint32_t value);
+
   // Dispatches recorded between these two are independent of each other (none reads what another writes): they
   // get no barriers among them, so the GPU may overlap them; end_concurrent() records the one barrier after them.
   void begin_concurrent() { concurrent_ = true; }
@@ -98,6 +101,7 @@ class CommandRecorder {
   uint32_t flush_at_ = 0;        // flush the current command buffer at this many dispatches
   bool submitted_any_ = false;   // part of this batch was submitted already
   void barrier();
+  void transfer_barrier();  // transfers and dispatches before it complete before those after it
   void trim_set_cache();
   std::vector<VkDescriptorPool> pools_;
   size_t pool_in_use_ = 0;

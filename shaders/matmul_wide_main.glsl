@@ -15,7 +15,15 @@ const uint BM = 128u, BK = 32u;
 const uint BN = 64u * TN_GROUPS;
 
 layout(std430, binding = 1) readonly buffer X { float x[]; };
+#ifdef SPLIT_K
+// Split-K (matmul_wide_split_*.comp): workgroup z of SPLIT_K takes its share of the 32-column steps and adds its
+// partial sums into y, which the host zeroed. With 2 parts each output is 0 + a + b in either order: the same
+// bits every run. (The including file enables GL_EXT_shader_atomic_float.)
+layout(std430, binding = 2) buffer Y { float y[]; };
+#else
+const uint SPLIT_K = 1u;
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+#endif
 layout(push_constant) uniform Params {
   uint rows;       // output rows (rows of W)
   uint cols;       // elements per row (multiple of 32 and of the block size)
@@ -62,16 +70,18 @@ void main() {
   // step ahead so that their memory latency passes during this step's FMAs.
   RawChunk raw;
   vec4 xr[X_LOADS];
-  const uint n_chunks = p.cols / BK;
-  for (uint chunk = 0; chunk < n_chunks; ++chunk) {
-    if (chunk == 0u) {
-      if (row_ok) raw = load_raw(row_byte, 0u);
+  const uint all_chunks = p.cols / BK;
+  const uint first_chunk = all_chunks * gl_WorkGroupID.z / SPLIT_K;
+  const uint n_chunks = all_chunks * (gl_WorkGroupID.z + 1u) / SPLIT_K;
+  for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
+    if (chunk == first_chunk) {
+      if (row_ok) raw = load_raw(row_byte, chunk);
       if (!dequantizer) {
         [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
           // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive
           // tokens of one k, so the shared stores do not conflict).
           const uint i = tid - BM + j * (256u - BM);
-          const uint tok = tok0 + i % BN, base = tok * p.cols + (i / BN) * 4u;
+          const uint tok = tok0 + i % BN, base = tok * p.cols + chunk * BK + (i / BN) * 4u;
           xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
         }
       }
@@ -120,7 +130,11 @@ void main() {
       if (tok >= p.n_tokens) continue;
       [[unroll]] for (uint r = 0; r < 8u; ++r) {
         const uint out_row = row0 + (m4 + (r / 4u) * 8u) * 4u + r % 4u;
+#ifdef SPLIT_K
+        if (out_row < p.rows) atomicAdd(y[tok * p.rows + out_row], acc[r * TN_GROUPS + g][j]);
+#else
         if (out_row < p.rows) y[tok * p.rows + out_row] = acc[r * TN_GROUPS + g][j];
+#endif
       }
     }
   }

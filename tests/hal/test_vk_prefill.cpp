@@ -168,7 +168,7 @@ TEST_CASE("vulkan matmul matches the CPU reference for every weight type and odd
   NEED_VULKAN();
   for (DType t : kAllWeightTypes) {
     const bool k_quant = dtype_traits(t).block_elems == 256;
-    // rows not multiples of the 64-row tile; tokens 1, 7 (16-token tiles), 33 (three 16-tiles), 130 (three 64-tiles).
+    // rows not multiples of the 64-row tile; tokens 1, 7 (16-token tiles), 33 (three 16-tiles), 130 (the wide kernel).
     check_matmul(ctx, vk, t, 67, k_quant ? 512 : 544, 33, 201);
     check_matmul(ctx, vk, t, 5, k_quant ? 256 : 96, 1, 202);
     check_matmul(ctx, vk, t, 37, k_quant ? 256 : 160, 7, 203);
@@ -177,18 +177,22 @@ TEST_CASE("vulkan matmul matches the CPU reference for every weight type and odd
   CHECK_NO_VALIDATION_ERRORS();
 }
 
-TEST_CASE("vulkan wide matmul (64- and 128-token tiles) matches the CPU reference for every weight type",
+TEST_CASE("vulkan wide matmul (64- and 128-token tiles, split-K) matches the CPU reference for every weight type",
           "[vulkan][prefill]") {
   NEED_VULKAN();
-  for (uint32_t min_groups : {0u, 1000000u}) {  // always 128-token tiles, always 64
-    vk.set_matmul_wide_min_groups(min_groups);
+  using Tile = VulkanKernels::WideTile;
+  for (Tile tile : {Tile::Tokens128, Tile::Tokens64, Tile::SplitK}) {
+    vk.set_matmul_wide_tile(tile);
     for (DType t : kAllWeightTypes) {
+      if (tile == Tile::SplitK && !vk.matmul_split_supported(t)) continue;
       const bool k_quant = dtype_traits(t).block_elems == 256;
-      // Rows past a 128-row tile; tokens past a 128 and a 64 tile; exactly 64 (the first wide batch).
+      // Rows past a 128-row tile; tokens past a 128 and a 64 tile; exactly 64 (the first wide batch); 17 steps.
       check_matmul(ctx, vk, t, 133, k_quant ? 512 : 416, 150, 205);
       check_matmul(ctx, vk, t, 128, k_quant ? 256 : 96, 64, 206);
+      if (!k_quant) check_matmul(ctx, vk, t, 70, 544, 65, 207);
     }
   }
+  vk.set_matmul_wide_tile(Tile::Auto);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
