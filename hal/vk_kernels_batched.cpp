@@ -109,10 +109,9 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     const uint32_t groups_x = (rows + 127) / 128, groups_128 = groups_x * ((n_tokens + 127) / 128);
     WideTile tile = wide_tile_;
     if (tile == WideTile::Auto) {
-      static const bool split_off = std::getenv("UNICORN_VK_SPLIT_K") != nullptr;  // TEMPORARY A/B
-      tile = groups_128 >= kWideMinGroups ? WideTile::Tokens128
-             : matmul_split_supported(dtype) && !split_off ? WideTile::SplitK
-                                                           : WideTile::Tokens64;
+      tile = groups_128 >= kWideMinGroups      ? WideTile::Tokens128
+             : matmul_split_supported(dtype) ? WideTile::SplitK
+                                             : WideTile::Tokens64;
     }
     if (tile == WideTile::SplitK && !matmul_split_supported(dtype)) tile = WideTile::Tokens128;
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
