@@ -2,7 +2,7 @@
 # `unicorn synth` + `unicorn bench` + `unicorn perplexity` end to end on tiny models (no timing thresholds):
 # synth writes a 1-layer llama-3.2-1b-shaped model (.gguf and .ucn) that loads and benches with positive numbers,
 # and a 1-layer gemma-3n-e2b-shaped GGUF with llama.cpp's tensor shapes that runs;
-# bench --membw reports a positive bandwidth; bad flags fail with a one-line message; perplexity of the synthetic
+# bench --membw reports a positive bandwidth; bench --kernel times a Vulkan kernel; bad flags fail with a one-line message; perplexity of the synthetic
 # model against its own saved logits gives KL 0 and full top-1 agreement.
 # usage: bash bench.sh /path/to/unicorn /path/to/shared
 set -u
@@ -69,6 +69,26 @@ if "$UNICORN" perplexity -m "$TMP/l1.gguf" -f "$TMP/text.txt" --ctx 32 --chunks 
 else
   fail "perplexity: $(cat "$TMP/err")"
 fi
+
+# bench --kernel on the Vulkan device (lavapipe in CI): positive times, the weight bytes of the shape; without a
+# Vulkan device a one-line error that says so.
+if "$UNICORN" bench --kernel matvec --type q4_k --shape 64x256 --calls 2 -r 2 --json >"$TMP/k.json" 2>"$TMP/err"; then
+  json_get "$TMP/k.json" 'j["us_per_call"]["mean"] > 0 and j["weight_bytes"] == 64 * 144 and len(j["gb_s"]["samples"]) == 2' \
+    | grep -q True || fail "bench --kernel matvec: $(cat "$TMP/k.json")"
+  "$UNICORN" bench --kernel glu --shape 32x256 --calls 2 -r 1 --json >"$TMP/k.json" 2>"$TMP/err" \
+    && json_get "$TMP/k.json" 'j["weight_bytes"] == 2 * 32 * 144' | grep -q True || fail "bench --kernel glu: $(cat "$TMP/err")"
+  "$UNICORN" bench --kernel matmul --type q6_k --shape 130x256 --tokens 70 --calls 1 -r 1 >"$TMP/k.txt" 2>"$TMP/err" \
+    && grep -q "us/call" "$TMP/k.txt" || fail "bench --kernel matmul: $(cat "$TMP/err")"
+  "$UNICORN" bench --kernel glu --type q6_k --shape 32x256 >/dev/null 2>"$TMP/err" && fail "bench --kernel glu q6_k accepted"
+  [ "$(wc -l <"$TMP/err")" = 1 ] && grep -q "Q4_K" "$TMP/err" || fail "glu q6_k message: $(cat "$TMP/err")"
+  "$UNICORN" bench --kernel matvec --tokens 9 --shape 32x256 >/dev/null 2>"$TMP/err" && fail "matvec of 9 tokens accepted"
+else
+  [ "$(wc -l <"$TMP/err")" = 1 ] && grep -qi "vulkan" "$TMP/err" || fail "bench --kernel without a device: $(cat "$TMP/err")"
+  echo "note: bench --kernel checks skipped: $(cat "$TMP/err")"
+fi
+"$UNICORN" bench --kernel matvec --shape 64x >/dev/null 2>"$TMP/err" && fail "bench --kernel bad shape accepted"
+grep -q "ROWSxCOLS" "$TMP/err" || fail "bad shape message: $(cat "$TMP/err")"
+"$UNICORN" bench --kernel conv --shape 64x256 >/dev/null 2>"$TMP/err" && fail "unknown kernel accepted"
 
 # bad input: one-line errors, non-zero exit
 "$UNICORN" bench -m "$TMP/l1.gguf" -p 8 -n 2 -r 1 --device gpu >/dev/null 2>"$TMP/err" && fail "bench --device gpu accepted"
