@@ -349,6 +349,15 @@ HWY_INLINE __m512i SplitEpi16(int16_t a, int16_t b) {
 }
 constexpr int kTernaryAndOr = 0xEA;  // vpternlog immediate for (a & b) | c
 
+// 256-bit vpdpbusd in its EVEX (AVX512_VNNI + VL) encoding. Highway 1.0.3's AVX3_DL target string also enables
+// avxvnni, with which GCC emits the VEX form ({vex} vpdpbusd) for the intrinsic: an illegal instruction on CPUs with
+// AVX-512 VNNI but no AVX-VNNI (AMD Zen 4). The functions must keep that target string (they inline Highway's
+// ops), so the instruction is written out.
+HWY_INLINE __m256i DpbusdEvex256(__m256i acc, __m256i a, __m256i b) {
+  __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
 // Q8_0 / Q4_0 (32-weight blocks, one scale each) with 256-bit vpdpbusd: |w| (u8) times x carrying w's sign,
 // summed 4 at a time into i32 in one instruction (AVX-512 has no vpsignb; a mask from the sign bits negates x).
 template <int T, bool kQ4>
@@ -378,7 +387,7 @@ HWY_INLINE void DotQ32Vnni(const uint8_t* row, int64_t nb, const int8_t* const* 
     for (int t = 0; t < T; ++t) {
       const __m256i xv = LoadU256(xq[t] + b * 32);
       const __m256i sx = _mm256_mask_sub_epi8(xv, negative, _mm256_setzero_si256(), xv);
-      const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
+      const __m256i p = DpbusdEvex256(_mm256_setzero_si256(), aw, sx);
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[t][b]), acc[t]);
     }
   }
