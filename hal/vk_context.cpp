@@ -231,14 +231,17 @@ void VulkanContext::create_device(const std::string& spec) {
     if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
     if (std::strcmp(e.extensionName, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME) == 0) atomic_float_ext = true;
   }
-  // Float atomic add on storage buffers (split-K prefill matmuls): enabled where the device has it.
+  // Optional features, enabled where the device has them: float atomic add on storage buffers (split-K prefill
+  // matmuls) and 16-bit storage-buffer access (an F16 KV cache).
   VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float{};
   atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
-  if (atomic_float_ext) {
-    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &atomic_float, {}};
-    fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
-    float_atomic_add_ = atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
-  }
+  VkPhysicalDevice16BitStorageFeatures storage16{};
+  storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+  storage16.pNext = atomic_float_ext ? &atomic_float : nullptr;
+  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &storage16, {}};
+  fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
+  float_atomic_add_ = atomic_float_ext && atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
+  storage16_ = storage16.storageBuffer16BitAccess == VK_TRUE;
 
   uint32_t nq = 0;
   fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
@@ -266,13 +269,22 @@ void VulkanContext::create_device(const std::string& spec) {
   di.pQueueCreateInfos = &qi;
   std::vector<const char*> enabled;
   VkPhysicalDeviceShaderAtomicFloatFeaturesEXT enable_atomic_float{};
+  enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
+  VkPhysicalDevice16BitStorageFeatures enable_storage16{};
+  enable_storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+  const void* chain = nullptr;
   if (float_atomic_add_) {
     enabled.push_back(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
-    enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
     enable_atomic_float.shaderBufferFloat32Atomics = atomic_float.shaderBufferFloat32Atomics;
     enable_atomic_float.shaderBufferFloat32AtomicAdd = VK_TRUE;
-    di.pNext = &enable_atomic_float;
+    chain = &enable_atomic_float;
   }
+  if (storage16_) {
+    enable_storage16.storageBuffer16BitAccess = VK_TRUE;
+    enable_storage16.pNext = const_cast<void*>(chain);
+    chain = &enable_storage16;
+  }
+  di.pNext = chain;
   di.enabledExtensionCount = static_cast<uint32_t>(enabled.size());
   di.ppEnabledExtensionNames = enabled.empty() ? nullptr : enabled.data();
   vk_check(fn_.vkCreateDevice(physical_, &di, nullptr, &device_), "vkCreateDevice");

@@ -67,6 +67,8 @@ class VulkanContext {
   bool has_memory_budget() const { return memory_budget_; }
   // Shaders may atomically add floats to storage buffers (VK_EXT_shader_atomic_float, enabled when present).
   bool has_float_atomic_add() const { return float_atomic_add_; }
+  // Shaders may read and write 16-bit types in storage buffers (storageBuffer16BitAccess, enabled when present).
+  bool has_16bit_storage() const { return storage16_; }
   // Heap index of memory type index t.
   uint32_t heap_of_type(uint32_t t) const { return mem_props_.memoryTypes[t].heapIndex; }
   // Timestamps are usable on the compute queue; timestamp_period_ns converts ticks to nanoseconds.
@@ -115,6 +117,7 @@ class VulkanContext {
   bool validation_ = false;
   bool memory_budget_ = false;
   bool float_atomic_add_ = false;
+  bool storage16_ = false;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

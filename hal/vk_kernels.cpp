@@ -280,6 +280,17 @@ void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuf
                groups_for(n, kElementWorkgroup));
 }
 
+void VulkanKernels::set_kv_f16(bool f16) {
+  if (f16 && !ctx_.has_16bit_storage())
+    fail(ctx_.device_name(), ": no 16-bit storage-buffer access, so no F16 KV cache on this device");
+  kv_f16_ = f16;
+}
+
+void VulkanKernels::need_kv(const GpuBuffer& b, uint64_t n, const char* what) const {
+  const uint64_t elem = kv_f16_ ? 2 : 4;
+  if (b.size() < n * elem) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, kv_f16_ ? " F16" : " F32", " elements");
+}
+
 void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
                                      const GpuBuffer& v_cache, const GpuBuffer& scores, const GpuBuffer& out,
                                      uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t kv_start,
@@ -292,18 +303,18 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan attention q");
   need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan attention out");
   const uint64_t kv_floats = (uint64_t(kv_start) + kv_len) * n_kv_heads * head_dim;
-  need_floats(k_cache, kv_floats, "Vulkan attention k cache");
-  need_floats(v_cache, kv_floats, "Vulkan attention v cache");
+  need_kv(k_cache, kv_floats, "Vulkan attention k cache");
+  need_kv(v_cache, kv_floats, "Vulkan attention v cache");
   need_floats(scores, uint64_t(n_heads) * kv_len, "Vulkan attention scores");
   const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
   // vec4 reads and the value sum split over the workgroup when the head allows it (every model's head_dim does).
   constexpr uint32_t kDecodeWorkgroup = 256;
   if (head_dim % 4 == 0 && head_dim <= 4 * kDecodeWorkgroup) {
-    rec.dispatch(pipeline("attn_decode_v4", 5, sizeof(AttnPush), kDecodeWorkgroup), {q, k_cache, v_cache, scores, out},
+    rec.dispatch(pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), kDecodeWorkgroup), {q, k_cache, v_cache, scores, out},
                  push, n_heads, 1, 1, "attn_decode");
     return;
   }
-  rec.dispatch(pipeline("attn_decode", 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
+  rec.dispatch(pipeline(kv_shader("attn_decode"), 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
                n_heads);
 }
 
@@ -320,11 +331,11 @@ void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, con
   need_floats(q, q_floats, "Vulkan prefill attention q");
   need_floats(out, q_floats, "Vulkan prefill attention out");
   const uint64_t total = uint64_t(q_pos0) + n_queries;
-  need_floats(k_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention k cache");
-  need_floats(v_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention v cache");
+  need_kv(k_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention k cache");
+  need_kv(v_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention v cache");
   need_floats(scores, uint64_t(n_queries) * n_heads * total, "Vulkan prefill attention scores");
   const AttnRowsPush push{n_heads, n_kv_heads, head_dim, q_pos0, window, scale, softcap};
-  rec.dispatch(pipeline("attn_rows", 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
+  rec.dispatch(pipeline(kv_shader("attn_rows"), 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
                push, n_heads, n_queries);
 }
 
@@ -337,12 +348,12 @@ void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const Gpu
   need_floats(k, n_tokens * row, "Vulkan kv_store k");
   need_floats(v, n_tokens * row, "Vulkan kv_store v");
   need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan kv_store cos/sin");
-  need_floats(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store k cache");
-  need_floats(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store v cache");
+  need_kv(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store k cache");
+  need_kv(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan kv_store v cache");
   const uint64_t dst = uint64_t(position) * row;
   if (dst > 0xffffffffull) fail("Vulkan kv_store: cache offset past 2^32 floats");
   const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
-  rec.dispatch(pipeline("kv_store", 5, sizeof(KvStorePush), kElementWorkgroup), {k, v, cos_sin, k_cache, v_cache}, push,
+  rec.dispatch(pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup), {k, v, cos_sin, k_cache, v_cache}, push,
                groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup));
 }
 
@@ -357,8 +368,8 @@ void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const G
   if (n_kv_heads > 0) {
     need_floats(k, n_tokens * row, "Vulkan rope_store k");
     need_floats(v, n_tokens * row, "Vulkan rope_store v");
-    need_floats(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store k cache");
-    need_floats(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store v cache");
+    need_kv(k_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store k cache");
+    need_kv(v_cache, (uint64_t(position) + n_tokens) * row, "Vulkan rope_store v cache");
   }
   const uint64_t dst = uint64_t(position) * row;
   if (dst + n_tokens * row > 0xffffffffull) fail("Vulkan rope_store: cache offset past 2^32 floats");
@@ -372,7 +383,7 @@ void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const G
                            head_mode(norms.q_w), head_mode(norms.k_w), norms.v_norm ? 1u : 0u,
                            norms.eps};
   constexpr uint32_t kHeadWorkgroup = 64;
-  const ComputePipeline& p = spec_pipeline("rope_store", 8, sizeof(RopeStorePush), {kHeadWorkgroup});
+  const ComputePipeline& p = spec_pipeline(kv_shader("rope_store"), 8, sizeof(RopeStorePush), {kHeadWorkgroup});
   rec.dispatch(p,
                {q, n_kv_heads > 0 ? k : q, n_kv_heads > 0 ? v : q, cos_sin, norms.q_w ? *norms.q_w : q,
                 norms.k_w ? *norms.k_w : q, n_kv_heads > 0 ? k_cache : q, n_kv_heads > 0 ? v_cache : q},

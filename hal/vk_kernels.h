@@ -189,6 +189,11 @@ class VulkanKernels {
                               uint32_t kv_len, float scale, float softcap);
   // ---- end of batched kernels -------------------------------------------------------------------------------
 
+  // The KV-cache kernels (kv_store, rope_store, every attention) read and write caches of F16 instead of F32
+  // elements (half the memory; the math stays fp32). Throws Error where the device lacks 16-bit storage access.
+  void set_kv_f16(bool f16);
+  bool kv_f16() const { return kv_f16_; }
+
  private:
   // Pipeline keyed by shader and specialization constants (spec[0] = workgroup size).
   const ComputePipeline& spec_pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
@@ -200,6 +205,11 @@ class VulkanKernels {
 
   const VulkanContext& ctx_;
   WideTile wide_tile_ = WideTile::Auto;
+  bool kv_f16_ = false;
+  // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
+  std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }
+  // Fails unless b holds n cache elements.
+  void need_kv(const GpuBuffer& b, uint64_t n, const char* what) const;
   std::map<std::string, std::unique_ptr<ComputePipeline>> pipelines_;
 };
 

@@ -155,8 +155,8 @@ void VulkanKernels::attention_prefill(CommandRecorder& rec, const GpuBuffer& q, 
   need_floats(q, uint64_t(n_q) * n_heads * head_dim, "Vulkan prefill attention q");
   need_floats(out, uint64_t(n_q) * n_heads * head_dim, "Vulkan prefill attention out");
   const uint64_t kv_floats = (uint64_t(pos) + n_q) * n_kv_heads * head_dim;
-  need_floats(k_cache, kv_floats, "Vulkan prefill attention k cache");
-  need_floats(v_cache, kv_floats, "Vulkan prefill attention v cache");
+  need_kv(k_cache, kv_floats, "Vulkan prefill attention k cache");
+  need_kv(v_cache, kv_floats, "Vulkan prefill attention v cache");
   if (&out == &q || &out == &k_cache || &out == &v_cache) fail("Vulkan prefill attention: out aliases an input");
   // Query block: as many queries as 16 output registers per invocation allow (<= 32); key tile 32, halved until
   // the tiles fit the device's shared memory.
@@ -171,7 +171,7 @@ void VulkanKernels::attention_prefill(CommandRecorder& rec, const GpuBuffer& q, 
   while (bkv > 4 && shared_bytes(bkv) > shared_limit) bkv /= 2;
   if (shared_bytes(bkv) > shared_limit) fail("Vulkan prefill attention: head_dim ", head_dim, " needs more shared memory");
   const AttnPrefillPush push{n_q, n_heads, n_kv_heads, pos, window, scale, softcap};
-  rec.dispatch(spec_pipeline("attn_prefill", 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
+  rec.dispatch(spec_pipeline(kv_shader("attn_prefill"), 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
                {q, k_cache, v_cache, out}, push, (n_q + bq - 1) / bq, n_heads, 1, "attn_prefill");
 }
 
@@ -189,14 +189,14 @@ void VulkanKernels::attention_decode_split(CommandRecorder& rec, const GpuBuffer
   if (kv_floats > 0xffffffffull) fail("Vulkan split-K attention: cache index exceeds 32 bits");
   need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan split-K attention q");
   need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan split-K attention out");
-  need_floats(k_cache, kv_floats, "Vulkan split-K attention k cache");
-  need_floats(v_cache, kv_floats, "Vulkan split-K attention v cache");
+  need_kv(k_cache, kv_floats, "Vulkan split-K attention k cache");
+  need_kv(v_cache, kv_floats, "Vulkan split-K attention v cache");
   need_floats(partials, attention_decode_partials(n_heads, head_dim, kv_len), "Vulkan split-K attention partials");
   if (&out == &q || &out == &partials) fail("Vulkan split-K attention: out aliases an input");
   const uint32_t n_splits = attention_decode_splits(kv_len);
   constexpr uint32_t kWg = 128;
   const AttnSplitPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap, n_splits};
-  rec.dispatch(spec_pipeline("attn_split", 4, sizeof(AttnSplitPush), {kWg, kDecodeChunk}),
+  rec.dispatch(spec_pipeline(kv_shader("attn_split"), 4, sizeof(AttnSplitPush), {kWg, kDecodeChunk}),
                {q, k_cache, v_cache, partials}, push, n_splits, n_heads, 1, "attn_split");
   const AttnCombinePush cpush{head_dim, n_splits};
   rec.dispatch(pipeline("attn_split_combine", 2, sizeof(AttnCombinePush), kWg), {partials, out}, cpush, n_heads, 1,

@@ -302,8 +302,11 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   kernels_ = std::make_unique<VulkanKernels>(*ctx_);
   rec_ = std::make_unique<CommandRecorder>(*ctx_, profile_);
 
-  // The KV cache of the GPU layers lives in device-local memory; it and the activations are reserved first.
-  const uint64_t kv_bytes = uint64_t(ctx_len) * kv_dim_ * sizeof(float) * 2;
+  // The KV cache of the GPU layers lives in device-local memory; it and the activations are reserved first. With
+  // --kv-f16 it holds F16 elements where the device can read and write 16-bit storage (else F32, said below).
+  const bool kv_f16 = opts.kv_f16 && ctx_->has_16bit_storage();
+  kernels_->set_kv_f16(kv_f16);
+  const uint64_t kv_bytes = uint64_t(ctx_len) * kv_dim_ * (kv_f16 ? 2 : 4) * 2;
   uint64_t reserved = 0;
   for (int l = 0; l < gpu_layers_; ++l)
     if (cfg_.kv_source[l] == l) reserved += kv_bytes;
@@ -330,10 +333,12 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
     cpu_opts.ctx = ctx_len;
     cpu_tail_ = make_cpu_layer_tail(src_, cfg_, cpu_opts, gpu_layers_);
   }
-  info_.placement += str_cat(", KV cache ", mib(reserved), " MiB on the GPU, layers 0-",
+  info_.kv_bytes = reserved;  // the GPU layers' (a CPU tail's cache is not counted here)
+  info_.placement += str_cat(", KV cache ", mib(reserved), " MiB", kv_f16 ? " (F16)" : "", " on the GPU, layers 0-",
                              gpu_layers_ - 1, " on the GPU");
   if (cpu_tail_) info_.placement += str_cat(", layers ", gpu_layers_, "-", cfg_.n_layers - 1, " and the head on the CPU");
-  if (opts.kv_f16) info_.placement += " (the GPU layers keep their KV cache in F32: --kv-f16 applies to CPU layers)";
+  if (opts.kv_f16 && !kv_f16)
+    info_.placement += " (this device has no 16-bit storage access: the GPU layers keep their KV cache in F32)";
 }
 
 void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {

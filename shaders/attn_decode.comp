@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 #include "common.glsl"
 
 // Decode attention for one query token, one workgroup per query head (GQA: n_heads / n_kv_heads query heads share
@@ -6,8 +7,8 @@
 // read from caches laid out [position][kv_head][head_dim]. scores (n_heads * kv_len floats) is scratch.
 // out = softmax(softcap(scale * q.k)) . V; softcap > 0 applies cap * tanh(s / cap) (Gemma 2 style), 0 disables it.
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k_cache[]; };
-layout(std430, binding = 2) readonly buffer V { float v_cache[]; };
+layout(std430, binding = 1) readonly buffer K { KV_SCALAR k_cache[]; };
+layout(std430, binding = 2) readonly buffer V { KV_SCALAR v_cache[]; };
 layout(std430, binding = 3) buffer Scores { float scores[]; };
 layout(std430, binding = 4) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params {
@@ -32,7 +33,7 @@ void main() {
   for (uint t = gl_LocalInvocationID.x; t < p.kv_len; t += WG_SIZE) {
     const uint k_base = (p.kv_start + t) * kv_stride + kvh * p.head_dim;
     float s = 0.0;
-    for (uint d = 0; d < p.head_dim; ++d) s += q[q_base + d] * k_cache[k_base + d];
+    for (uint d = 0; d < p.head_dim; ++d) s += q[q_base + d] * float(k_cache[k_base + d]);
     s *= p.scale;
     if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
     scores[s_base + t] = s;
@@ -52,7 +53,7 @@ void main() {
   for (uint d = gl_LocalInvocationID.x; d < p.head_dim; d += WG_SIZE) {
     float acc = 0.0;
     for (uint t = 0; t < p.kv_len; ++t) {
-      acc += scores[s_base + t] * v_cache[(p.kv_start + t) * kv_stride + kvh * p.head_dim + d];
+      acc += scores[s_base + t] * float(v_cache[(p.kv_start + t) * kv_stride + kvh * p.head_dim + d]);
     }
     outv[q_base + d] = acc * inv;
   }

@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 #include "common.glsl"
 
 // attn_decode.comp's contract (one query token, one workgroup per query head, GQA, softcap) for head_dim % 4 == 0
@@ -7,8 +8,8 @@
 // and the G partial sums are added in shared memory. attn_decode.comp gives each invocation one scalar column and
 // walks all keys serially, which left decode latency-bound on a GPU.
 layout(std430, binding = 0) readonly buffer Q { vec4 q4[]; };
-layout(std430, binding = 1) readonly buffer K { vec4 k4[]; };
-layout(std430, binding = 2) readonly buffer V { vec4 v4[]; };
+layout(std430, binding = 1) readonly buffer K { KV_VEC4 k4[]; };
+layout(std430, binding = 2) readonly buffer V { KV_VEC4 v4[]; };
 layout(std430, binding = 3) buffer Scores { float scores[]; };
 layout(std430, binding = 4) writeonly buffer Out { vec4 out4[]; };
 layout(push_constant) uniform Params {
@@ -36,7 +37,7 @@ void main() {
   for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
     const uint k_base = (p.kv_start + t) * kv_stride + kvh * hd4;
     vec4 acc = vec4(0.0);
-    for (uint d = 0; d < hd4; ++d) acc += q4[q_base + d] * k4[k_base + d];
+    for (uint d = 0; d < hd4; ++d) acc += q4[q_base + d] * vec4(k4[k_base + d]);
     float s = (acc.x + acc.y + acc.z + acc.w) * p.scale;
     if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
     scores[s_base + t] = s;
@@ -57,7 +58,7 @@ void main() {
   vec4 acc = vec4(0.0);
   if (g < groups) {
     const uint v_base = p.kv_start * kv_stride + kvh * hd4 + col;
-    for (uint t = g; t < p.kv_len; t += groups) acc += scores[s_base + t] * v4[v_base + t * kv_stride];
+    for (uint t = g; t < p.kv_len; t += groups) acc += scores[s_base + t] * vec4(v4[v_base + t * kv_stride]);
   }
   partial4[tid] = acc;
   barrier();

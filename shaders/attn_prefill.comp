@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 // Tiled causal attention for prefill (flash-attention style, fp32 online softmax). Queries are n_q tokens at
 // positions [pos, pos + n_q), laid out [token][n_heads][head_dim]; keys/values come from caches laid out
 // [position][n_kv_heads][head_dim] that already hold positions [0, pos + n_q). A query at position p sees keys j with
@@ -17,8 +18,8 @@ const uint O_MAX = 16u;  // output elements per invocation at most
 const uint KVS = HD + 1u;  // padded K/V row: the score loop's invocations read different rows, same column
 
 layout(std430, binding = 0) readonly buffer Q { float q_in[]; };
-layout(std430, binding = 1) readonly buffer K { float k_cache[]; };
-layout(std430, binding = 2) readonly buffer V { float v_cache[]; };
+layout(std430, binding = 1) readonly buffer K { KV_SCALAR k_cache[]; };
+layout(std430, binding = 2) readonly buffer V { KV_SCALAR v_cache[]; };
 layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params {
   uint n_q;
@@ -59,7 +60,7 @@ void main() {
     barrier();  // the previous tile's V reads are done
     for (uint i = tid; i < BKV * HD; i += WG_SIZE) {
       const uint kk = i / HD, d = i % HD, j = j0 + kk;
-      kv_tile[kk * KVS + d] = j < kv_hi ? k_cache[(j * p.n_kv_heads + kvh) * HD + d] : 0.0;
+      kv_tile[kk * KVS + d] = j < kv_hi ? float(k_cache[(j * p.n_kv_heads + kvh) * HD + d]) : 0.0;
     }
     barrier();
     for (uint i = tid; i < BQ * BKV; i += WG_SIZE) {
@@ -97,7 +98,7 @@ void main() {
     }
     for (uint i = tid; i < BKV * HD; i += WG_SIZE) {
       const uint kk = i / HD, d = i % HD, j = j0 + kk;
-      kv_tile[kk * KVS + d] = j < kv_hi ? v_cache[(j * p.n_kv_heads + kvh) * HD + d] : 0.0;
+      kv_tile[kk * KVS + d] = j < kv_hi ? float(v_cache[(j * p.n_kv_heads + kvh) * HD + d]) : 0.0;
     }
     barrier();
     for (uint i = 0; i < O_MAX; ++i) {

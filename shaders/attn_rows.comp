@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 #include "common.glsl"
 
 // Attention of n_queries consecutive query tokens at positions q_pos0, q_pos0 + 1, ... (prefill), one workgroup per
@@ -7,8 +8,8 @@
 // q and out are [token][head][head_dim]; the caches [position][kv_head][head_dim]. scores is scratch of
 // n_queries * n_heads * (q_pos0 + n_queries) floats. Same math as attn_decode.comp, one query row at a time.
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k_cache[]; };
-layout(std430, binding = 2) readonly buffer V { float v_cache[]; };
+layout(std430, binding = 1) readonly buffer K { KV_SCALAR k_cache[]; };
+layout(std430, binding = 2) readonly buffer V { KV_SCALAR v_cache[]; };
 layout(std430, binding = 3) buffer Scores { float scores[]; };
 layout(std430, binding = 4) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params {
@@ -38,7 +39,7 @@ void main() {
   for (uint j = gl_LocalInvocationID.x; j < len; j += WG_SIZE) {
     const uint k_base = (start + j) * kv_stride + kvh * p.head_dim;
     float s = 0.0;
-    for (uint d = 0; d < p.head_dim; ++d) s += q[q_base + d] * k_cache[k_base + d];
+    for (uint d = 0; d < p.head_dim; ++d) s += q[q_base + d] * float(k_cache[k_base + d]);
     s *= p.scale;
     if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
     scores[s_base + j] = s;
@@ -58,7 +59,7 @@ void main() {
   for (uint d = gl_LocalInvocationID.x; d < p.head_dim; d += WG_SIZE) {
     float acc = 0.0;
     for (uint j = 0; j < len; ++j) {
-      acc += scores[s_base + j] * v_cache[(start + j) * kv_stride + kvh * p.head_dim + d];
+      acc += scores[s_base + j] * float(v_cache[(start + j) * kv_stride + kvh * p.head_dim + d]);
     }
     outv[q_base + d] = acc * inv;
   }

@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 #include "common.glsl"
 
 // Split-K decode attention, pass 1: one workgroup per (key chunk s, query head h). The chunk is the CHUNK keys
@@ -8,8 +9,8 @@
 // merges the chunks. Scores: one subgroup per key, lanes across head_dim (coalesced K reads).
 layout(constant_id = 1) const uint CHUNK = 128;
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k_cache[]; };
-layout(std430, binding = 2) readonly buffer V { float v_cache[]; };
+layout(std430, binding = 1) readonly buffer K { KV_SCALAR k_cache[]; };
+layout(std430, binding = 2) readonly buffer V { KV_SCALAR v_cache[]; };
 layout(std430, binding = 3) writeonly buffer Part { float part[]; };
 layout(push_constant) uniform Params {
   uint n_heads;
@@ -38,7 +39,7 @@ void main() {
   for (uint t = gl_SubgroupID; t < len; t += gl_NumSubgroups) {
     const uint k_base = (p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim;
     float partial = 0.0;
-    for (uint d = gl_SubgroupInvocationID; d < p.head_dim; d += gl_SubgroupSize) partial += q_s[d] * k_cache[k_base + d];
+    for (uint d = gl_SubgroupInvocationID; d < p.head_dim; d += gl_SubgroupSize) partial += q_s[d] * float(k_cache[k_base + d]);
     float sc = subgroupAdd(partial);
     if (p.softcap > 0.0) sc = p.softcap * tanh(clamp(sc / p.softcap, -15.0, 15.0));
     if (subgroupElect()) w_s[t] = sc;
@@ -57,7 +58,7 @@ void main() {
   const uint base = (h * p.n_splits + s) * (p.head_dim + 2u);
   for (uint d = tid; d < p.head_dim; d += WG_SIZE) {
     float acc = 0.0;
-    for (uint t = 0; t < len; ++t) acc += w_s[t] * v_cache[(p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim + d];
+    for (uint t = 0; t < len; ++t) acc += w_s[t] * float(v_cache[(p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim + d]);
     part[base + d] = acc;
   }
   if (tid == 0) {

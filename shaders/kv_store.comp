@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 layout(local_size_x_id = 0) in;
 
 // Appends n_tokens tokens' keys and values to the KV cache in one dispatch: the keys rotated by RoPE (as rope.comp:
@@ -9,8 +10,8 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer K { float k[]; };
 layout(std430, binding = 1) readonly buffer V { float v[]; };
 layout(std430, binding = 2) readonly buffer CosSin { float cs[]; };
-layout(std430, binding = 3) writeonly buffer KC { float k_cache[]; };
-layout(std430, binding = 4) writeonly buffer VC { float v_cache[]; };
+layout(std430, binding = 3) writeonly buffer KC { KV_SCALAR k_cache[]; };
+layout(std430, binding = 4) writeonly buffer VC { KV_SCALAR v_cache[]; };
 layout(push_constant) uniform Params {
   uint n_heads;
   uint head_dim;
@@ -31,8 +32,8 @@ void main() {
   const uint row = p.cs_offset + (head / p.n_heads) * p.head_dim;
   const float c = cs[row + i], s = cs[row + half_dim + i];
   const float a = k[ia], b = k[ib];
-  k_cache[p.dst + ia] = a * c - b * s;
-  k_cache[p.dst + ib] = b * c + a * s;
-  v_cache[p.dst + ia] = v[ia];
-  v_cache[p.dst + ib] = v[ib];
+  k_cache[p.dst + ia] = KV_SCALAR(a * c - b * s);
+  k_cache[p.dst + ib] = KV_SCALAR(b * c + a * s);
+  v_cache[p.dst + ia] = KV_SCALAR(v[ia]);
+  v_cache[p.dst + ib] = KV_SCALAR(v[ib]);
 }

@@ -1,4 +1,5 @@
 #version 450
+#include "kv_type.glsl"
 #include "common.glsl"
 
 // The attention inputs of a layer after the q/k/v projections, in one dispatch: one workgroup per (head slot,
@@ -15,8 +16,8 @@ layout(std430, binding = 2) readonly buffer V { float v[]; };
 layout(std430, binding = 3) readonly buffer CosSin { float cs[]; };
 layout(std430, binding = 4) readonly buffer QW { float qw[]; };
 layout(std430, binding = 5) readonly buffer KW { float kw[]; };
-layout(std430, binding = 6) writeonly buffer KC { float k_cache[]; };
-layout(std430, binding = 7) writeonly buffer VC { float v_cache[]; };
+layout(std430, binding = 6) writeonly buffer KC { KV_SCALAR k_cache[]; };
+layout(std430, binding = 7) writeonly buffer VC { KV_SCALAR v_cache[]; };
 layout(push_constant) uniform Params {
   uint n_heads;
   uint n_kv_heads;
@@ -62,8 +63,8 @@ void main() {
       q[base + ia] = ra;
       q[base + ib] = rb;
     } else {
-      k_cache[p.dst + base + ia] = ra;
-      k_cache[p.dst + base + ib] = rb;
+      k_cache[p.dst + base + ia] = KV_SCALAR(ra);
+      k_cache[p.dst + base + ib] = KV_SCALAR(rb);
     }
   }
   if (is_q) return;
@@ -73,5 +74,5 @@ void main() {
     for (uint i = lid; i < hd; i += WG_SIZE) ss += v[base + i] * v[base + i];
     vinv = inversesqrt(wg_sum(ss) / float(hd) + p.eps);
   }
-  for (uint i = lid; i < hd; i += WG_SIZE) v_cache[p.dst + base + i] = v[base + i] * vinv;
+  for (uint i = lid; i < hd; i += WG_SIZE) v_cache[p.dst + base + i] = KV_SCALAR(v[base + i] * vinv);
 }

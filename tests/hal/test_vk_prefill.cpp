@@ -12,6 +12,7 @@
 
 #ifdef UNICORN_HAVE_VULKAN
 #include "base/dtype.h"
+#include "base/half.h"
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
 #include "kernels/matmul.h"
@@ -148,6 +149,118 @@ TEST_CASE("vulkan split-K decode attention matches attention_decode's double-pre
   CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 2, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // aliasing
   CHECK_THROWS_AS(vk.attention_decode_split(rec, a, a, a, b, a, 3, 2, 64, 0, 10, 1.0f, 0.0f), Error);  // GQA ratio
   CHECK(rec.pending() == 0);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+// ---- F16 KV cache (set_kv_f16): the NAME_kvf16 shaders ------------------------------------------------------------
+
+namespace {
+// An F16 cache buffer holding v rounded to F16; rounded gets the floats the kernels will read.
+GpuBuffer upload_f16(VulkanContext& ctx, const std::vector<float>& v, std::vector<float>& rounded) {
+  std::vector<uint16_t> h(v.size());
+  rounded.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) rounded[i] = f16_to_f32(h[i] = f32_to_f16(v[i]));
+  GpuBuffer b(ctx, h.size() * 2, BufferPlace::HostVisible);
+  b.upload(h.data(), h.size() * 2);
+  return b;
+}
+std::vector<float> download_f16(const GpuBuffer& b, size_t n) {
+  std::vector<uint16_t> h(n);
+  b.download(h.data(), n * 2);
+  std::vector<float> f(n);
+  for (size_t i = 0; i < n; ++i) f[i] = f16_to_f32(h[i]);
+  return f;
+}
+// Turns the F16 cache off again when a test ends (the kernels object is shared by the tests).
+struct KvF16Scope {
+  VulkanKernels& vk;
+  explicit KvF16Scope(VulkanKernels& k) : vk(k) { vk.set_kv_f16(true); }
+  ~KvF16Scope() { vk.set_kv_f16(false); }
+};
+}  // namespace
+
+TEST_CASE("vulkan F16 KV cache: kv_store rounds to F16, every attention kernel reads it", "[vulkan][prefill]") {
+  NEED_VULKAN();
+  if (!ctx.has_16bit_storage()) UNICORN_SKIP(ctx.device_name() << " has no 16-bit storage access (no F16 KV cache)");
+  // kv_store: the F16 cache holds the F32 kernel's values rounded to F16 (the conversion may round to nearest or
+  // toward zero, so within one F16 step, 2^-10 relative).
+  {
+    const uint32_t head_dim = 40, n_kv = 3, n_tokens = 4, pos = 6, ctx_len = 12, row = n_kv * head_dim;
+    const std::vector<float> table = [&] {
+      std::vector<float> t(size_t(ctx_len) * head_dim);
+      for (uint32_t p = 0; p < ctx_len; ++p)
+        for (uint32_t i = 0; i < head_dim / 2; ++i) {
+          const double a = p * std::pow(10000.0, -2.0 * i / head_dim);
+          t[size_t(p) * head_dim + i] = float(std::cos(a));
+          t[size_t(p) * head_dim + head_dim / 2 + i] = float(std::sin(a));
+        }
+      return t;
+    }();
+    const std::vector<float> k = random_floats(size_t(n_tokens) * row, 321, 2.0f);
+    const std::vector<float> v = random_floats(size_t(n_tokens) * row, 322);
+    GpuBuffer kb = upload(ctx, k), vb = upload(ctx, v), tb = upload(ctx, table);
+    const std::vector<float> zeros(size_t(ctx_len) * row, 0.0f);
+    GpuBuffer kc32 = upload(ctx, zeros), vc32 = upload(ctx, zeros);
+    std::vector<float> unused;
+    GpuBuffer kc16 = upload_f16(ctx, zeros, unused), vc16 = upload_f16(ctx, zeros, unused);
+    CommandRecorder rec(ctx);
+    vk.kv_store(rec, kb, vb, tb, pos * head_dim, n_kv, head_dim, false, n_tokens, kc32, vc32, pos);
+    rec.submit_and_wait();
+    {
+      KvF16Scope f16(vk);
+      vk.kv_store(rec, kb, vb, tb, pos * head_dim, n_kv, head_dim, false, n_tokens, kc16, vc16, pos);
+      CHECK_THROWS_AS(vk.kv_store(rec, kb, vb, tb, pos * head_dim, n_kv, head_dim, false, n_tokens, kc16, vc16,
+                                  ctx_len), Error);  // past the end of an F16 cache
+      rec.submit_and_wait();
+    }
+    check_close(download_f16(kc16, zeros.size()), download(kc32, zeros.size()), 1e-3f, 1e-6f);
+    check_close(download_f16(vc16, zeros.size()), download(vc32, zeros.size()), 1e-3f, 1e-6f);
+  }
+  KvF16Scope f16(vk);
+  // Decode (vec4 kernel at head_dim 64, scalar at 30), split-K decode, tiled prefill and per-row prefill, each
+  // against the double reference on the rounded cache (the bounds of the F32 tests: the math is fp32 throughout).
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, pos, n_q;
+  };
+  for (const Case& c : {Case{4, 2, 64, 36, 1}, Case{2, 1, 30, 24, 1}, Case{6, 2, 64, 299, 1}, Case{4, 2, 64, 7, 20}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " pos " << c.pos << " n_q " << c.n_q);
+    const uint32_t positions = c.pos + c.n_q;
+    const size_t kv_floats = size_t(positions) * c.n_kv_heads * c.head_dim;
+    const std::vector<float> q = random_floats(size_t(c.n_q) * c.n_heads * c.head_dim, 323, 2.0f);
+    std::vector<float> k, v;
+    GpuBuffer qb = upload(ctx, q);
+    GpuBuffer kb = upload_f16(ctx, random_floats(kv_floats, 324, 2.0f), k);
+    GpuBuffer vb = upload_f16(ctx, random_floats(kv_floats, 325), v);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    const std::vector<float> want =
+        attention_reference(q, k, v, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale, 0.0f);
+    const auto nan_out = [&] { return upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN())); };
+    GpuBuffer scores(ctx, size_t(c.n_q) * c.n_heads * positions * sizeof(float), BufferPlace::DeviceLocal);
+    CommandRecorder rec(ctx);
+    if (c.n_q == 1) {
+      GpuBuffer out = nan_out();
+      vk.attention_decode(rec, qb, kb, vb, scores, out, c.n_heads, c.n_kv_heads, c.head_dim, 0, positions, scale, 0.0f);
+      rec.submit_and_wait();
+      check_close(download(out, q.size()), want, 1e-4f, 2e-5f);
+      if (c.head_dim % 4 == 0) {
+        GpuBuffer part(ctx, VulkanKernels::attention_decode_partials(c.n_heads, c.head_dim, positions) * 4,
+                       BufferPlace::DeviceLocal);
+        GpuBuffer out2 = nan_out();
+        vk.attention_decode_split(rec, qb, kb, vb, part, out2, c.n_heads, c.n_kv_heads, c.head_dim, 0, positions,
+                                  scale, 0.0f);
+        rec.submit_and_wait();
+        check_close(download(out2, q.size()), want, 1e-4f, 2e-5f);
+      }
+    } else {
+      GpuBuffer out = nan_out(), out2 = nan_out();
+      vk.attention_prefill(rec, qb, kb, vb, out, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale, 0.0f);
+      vk.attention_rows(rec, qb, kb, vb, scores, out2, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, c.n_q, 0, scale,
+                        0.0f);
+      rec.submit_and_wait();
+      check_close(download(out, q.size()), want, 1e-4f, 2e-5f);
+      check_close(download(out2, q.size()), want, 1e-4f, 2e-5f);
+    }
+  }
   CHECK_NO_VALIDATION_ERRORS();
 }
 
