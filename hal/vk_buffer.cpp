@@ -22,7 +22,13 @@ GpuBuffer::GpuBuffer(const VulkanContext& ctx, uint64_t bytes, BufferPlace place
   // Shaders read uint32 words: round up so a buffer ending mid-word (18/34/210-byte blocks) can read its last bytes.
   bi.size = (bytes + 3) & ~uint64_t{3};
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  const uint32_t families[2] = {ctx.queue_family(), ctx.has_transfer_queue() ? ctx.transfer_family() : 0u};
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  if (ctx.has_transfer_queue()) {  // uploads on the transfer queue, use on the compute queue
+    bi.sharingMode = VK_SHARING_MODE_CONCURRENT;
+    bi.queueFamilyIndexCount = 2;
+    bi.pQueueFamilyIndices = families;
+  }
   vk_check(f.vkCreateBuffer(ctx.device(), &bi, nullptr, &buffer_), "vkCreateBuffer");
   VkMemoryRequirements req{};
   f.vkGetBufferMemoryRequirements(ctx.device(), buffer_, &req);

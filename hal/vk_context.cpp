@@ -256,17 +256,31 @@ void VulkanContext::create_device(const std::string& spec) {
   if (chosen < 0) fail(props_.deviceName, ": no compute queue");
   queue_family_ = static_cast<uint32_t>(chosen);
   timestamp_bits_ = qf[queue_family_].timestampValidBits;
+  // A transfer-only family (a DMA engine) for weight uploads, unless UNICORN_VK_TRANSFER_QUEUE=0.
+  const char* tq = std::getenv("UNICORN_VK_TRANSFER_QUEUE");
+  if (tq == nullptr || std::strcmp(tq, "0") != 0) {
+    for (uint32_t i = 0; i < nq; ++i) {
+      const VkQueueFlags fl = qf[i].queueFlags;
+      if ((fl & VK_QUEUE_TRANSFER_BIT) && !(fl & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) && qf[i].queueCount > 0) {
+        transfer_family_ = static_cast<int>(i);
+        break;
+      }
+    }
+  }
 
   const float priority = 1.0f;
-  VkDeviceQueueCreateInfo qi{};
-  qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-  qi.queueFamilyIndex = queue_family_;
-  qi.queueCount = 1;
-  qi.pQueuePriorities = &priority;
+  VkDeviceQueueCreateInfo qis[2]{};
+  for (VkDeviceQueueCreateInfo& qi : qis) {
+    qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+    qi.queueCount = 1;
+    qi.pQueuePriorities = &priority;
+  }
+  qis[0].queueFamilyIndex = queue_family_;
+  if (transfer_family_ >= 0) qis[1].queueFamilyIndex = static_cast<uint32_t>(transfer_family_);
   VkDeviceCreateInfo di{};
   di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-  di.queueCreateInfoCount = 1;
-  di.pQueueCreateInfos = &qi;
+  di.queueCreateInfoCount = transfer_family_ >= 0 ? 2 : 1;
+  di.pQueueCreateInfos = qis;
   std::vector<const char*> enabled;
   VkPhysicalDeviceShaderAtomicFloatFeaturesEXT enable_atomic_float{};
   enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
@@ -298,6 +312,11 @@ void VulkanContext::create_device(const std::string& spec) {
   pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pi.queueFamilyIndex = queue_family_;
   vk_check(fn_.vkCreateCommandPool(device_, &pi, nullptr, &command_pool_), "vkCreateCommandPool");
+  if (transfer_family_ >= 0) {
+    fn_.vkGetDeviceQueue(device_, static_cast<uint32_t>(transfer_family_), 0, &transfer_queue_);
+    pi.queueFamilyIndex = static_cast<uint32_t>(transfer_family_);
+    vk_check(fn_.vkCreateCommandPool(device_, &pi, nullptr, &transfer_pool_), "vkCreateCommandPool (transfer)");
+  }
 }
 
 std::unique_ptr<VulkanContext> VulkanContext::create(const std::string& device_spec) {
@@ -311,6 +330,7 @@ VulkanContext::~VulkanContext() {
   if (device_ != VK_NULL_HANDLE) {
     fn_.vkDeviceWaitIdle(device_);
     if (command_pool_ != VK_NULL_HANDLE) fn_.vkDestroyCommandPool(device_, command_pool_, nullptr);
+    if (transfer_pool_ != VK_NULL_HANDLE) fn_.vkDestroyCommandPool(device_, transfer_pool_, nullptr);
     fn_.vkDestroyDevice(device_, nullptr);
   }
   if (messenger_ != VK_NULL_HANDLE) {

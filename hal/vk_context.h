@@ -52,6 +52,12 @@ class VulkanContext {
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return queue_family_; }
   VkCommandPool command_pool() const { return command_pool_; }
+  // A second queue on a transfer-only family (a copy engine) where the device has one; buffers are then shared by
+  // both families (concurrent sharing), so uploads on it need no ownership transfer.
+  bool has_transfer_queue() const { return transfer_family_ >= 0; }
+  VkQueue transfer_queue() const { return transfer_queue_; }
+  uint32_t transfer_family() const { return static_cast<uint32_t>(transfer_family_); }
+  VkCommandPool transfer_pool() const { return transfer_pool_; }
   const VkPhysicalDeviceProperties& properties() const { return props_; }
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return mem_props_; }
   std::string device_name() const { return props_.deviceName; }
@@ -112,6 +118,9 @@ class VulkanContext {
   uint32_t timestamp_bits_ = 0;
   uint32_t subgroup_size_ = 0;
   VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  int transfer_family_ = -1;
+  VkQueue transfer_queue_ = VK_NULL_HANDLE;
+  VkCommandPool transfer_pool_ = VK_NULL_HANDLE;
   VkPhysicalDeviceProperties props_{};
   VkPhysicalDeviceMemoryProperties mem_props_{};
   bool validation_ = false;

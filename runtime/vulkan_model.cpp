@@ -18,6 +18,7 @@
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
 #include "hal/vk_recorder.h"
+#include "hal/vk_uploader.h"
 #include "quant/quant.h"
 #include "runtime/model_weights.h"
 #include "runtime/rope_table.h"
@@ -94,7 +95,8 @@ struct GpuLayer {
 };
 
 // WeightPlacer: decides DEVICE_LOCAL or HOST_VISIBLE per tensor against a byte budget of device-local memory and
-// uploads (staged for unmapped VRAM, a direct write where the memory is mapped); not thread-safe; one per load.
+// uploads (pipelined through staging buffers for unmapped VRAM, on the transfer queue where there is one; a direct
+// write where the memory is mapped); not thread-safe; one per load; finish() before the weights are used.
 class WeightPlacer {
  public:
   WeightPlacer(const VulkanContext& ctx, uint64_t device_budget) : ctx_(ctx), budget_(device_budget) {}
@@ -112,9 +114,11 @@ class WeightPlacer {
       host_bytes_ += bytes;
       ++host_tensors_;
     }
-    b.upload(data, bytes);
+    uploader_.upload(b, 0, data, bytes);
     return b;
   }
+  // Waits for the uploads still in flight; call before the first forward.
+  void finish() { uploader_.finish(); }
   GpuBuffer floats(const std::vector<float>& v) { return place(v.data(), v.size() * sizeof(float)); }
   GpuMatrix matrix(const kernels::WeightMatrix& w) {
     GpuMatrix m;
@@ -158,6 +162,7 @@ class WeightPlacer {
     }
   }
   const VulkanContext& ctx_;
+  hal::StagedUploader uploader_{ctx_};
   uint64_t budget_;
   uint64_t device_bytes_ = 0, host_bytes_ = 0;
   int device_tensors_ = 0, host_tensors_ = 0;
@@ -396,6 +401,7 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
       lm_head_ = placer.matrix(w.lm_head);
     }
   }
+  placer.finish();
   info_.placement = "weights: " + placer.summary();
 }
 

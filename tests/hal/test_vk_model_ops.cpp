@@ -17,6 +17,7 @@
 #ifdef UNICORN_HAVE_VULKAN
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
+#include "hal/vk_uploader.h"
 #include "kernels/ops.h"
 #include "tests/hal/vk_test_util.h"
 
@@ -505,6 +506,35 @@ TEST_CASE("vulkan recorder: a batch cut into many submissions runs in order; dis
     for (uint32_t i = 0; i < n; ++i) want2[i] = now[i] + b[i];
     check_close(download(xb, n), want2, 0.0f, 0.0f);
   }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan staged uploader copies in chunks through its slots, in order, into several buffers", "[vulkan]") {
+  NEED_VULKAN();
+  // Odd sizes, offsets and a chunk that is no multiple of 4: every slot is reused several times.
+  std::vector<uint8_t> a(10007), b(3001), c(64);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = uint8_t(i * 7 + 1);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = uint8_t(i * 13 + 5);
+  for (size_t i = 0; i < c.size(); ++i) c[i] = uint8_t(200 - i);
+  GpuBuffer ba(ctx, a.size() + 3, BufferPlace::DeviceLocal, false), bb(ctx, b.size(), BufferPlace::DeviceLocal, false);
+  GpuBuffer mapped(ctx, c.size(), BufferPlace::HostVisible);  // written directly
+  {
+    StagedUploader up(ctx, 999, 2);
+    up.upload(ba, 3, a.data(), a.size());
+    up.upload(bb, 0, b.data(), 1500);
+    up.upload(bb, 1500, b.data() + 1500, b.size() - 1500);
+    up.upload(mapped, 0, c.data(), c.size());
+    CHECK_THROWS_AS(up.upload(bb, 1, b.data(), b.size()), Error);  // past the end
+    up.finish();
+    CHECK(up.staged_bytes() == a.size() + b.size());
+  }
+  std::vector<uint8_t> got(a.size() + 3), got_b(b.size()), got_c(c.size());
+  ba.download(got.data(), got.size());
+  bb.download(got_b.data(), got_b.size());
+  mapped.download(got_c.data(), got_c.size());
+  CHECK(std::equal(a.begin(), a.end(), got.begin() + 3));
+  CHECK(got_b == b);
+  CHECK(got_c == c);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
