@@ -62,6 +62,8 @@ class CpuModel final : public Model, public CpuLayerTail {
   void reset() override { n_cached_ = 0; }
   void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
   void forward_hidden(const float* hidden, int n, int pos, float* logits, bool all_logits) override;
+  void forward_streams(const float* streams, const float* per_layer, int n, int pos, float* logits,
+                       bool all_logits) override;
 
  private:
   void check_positions(int n, int pos) const;
@@ -124,8 +126,9 @@ CpuModel::CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const Mode
   w_ = bind_weights(*src_, cfg_);
   if (first_layer_ < 0 || first_layer_ >= cfg_.n_layers)
     throw Error(str_cat("CPU layers start at ", first_layer_, ", outside the model's ", cfg_.n_layers, " layers"));
-  if (first_layer_ > 0 && cfg_.arch == ModelArch::Gemma3n)
-    throw Error("a CPU/GPU layer split is not supported for gemma3n (its AltUp streams cross every layer)");
+  if (!kv_sources_within(cfg_, first_layer_))
+    throw Error(str_cat("CPU layers from ", first_layer_, ": a later layer reuses the KV cache of an earlier one below ",
+                        "it (KV sharing), so the split must come before that layer"));
   if (opts.ctx < 0) throw Error(str_cat("context size must not be negative (got ", opts.ctx, ")"));
   const int ctx = opts.ctx > 0 ? opts.ctx : std::min(cfg_.max_ctx, ModelOptions::kDefaultCtxCap);
   const int threads = opts.threads > 0 ? opts.threads : physical_core_count();
@@ -235,7 +238,22 @@ void CpuModel::forward(std::span<const int32_t> tokens, int pos, float* logits, 
   });
 }
 
+void CpuModel::forward_streams(const float* streams, const float* per_layer, int n, int pos, float* logits,
+                               bool all_logits) {
+  if (cfg_.arch != ModelArch::Gemma3n) throw Error("forward_streams: only Gemma 3n carries AltUp streams");
+  check_positions(n, pos);
+  const int64_t LP = int64_t{cfg_.n_layers} * cfg_.per_layer_dim;
+  run_in_chunks(n, pos, logits, all_logits, [&](int done, int m) {
+    for (int s = 0; s < cfg_.altup_inputs; ++s) {
+      std::memcpy(stream(streams_, s), streams + (static_cast<size_t>(s) * n + done) * H_,
+                  sizeof(float) * static_cast<size_t>(m) * H_);
+    }
+    std::memcpy(pli_.data(), per_layer + static_cast<size_t>(done) * LP, sizeof(float) * static_cast<size_t>(m * LP));
+  });
+}
+
 void CpuModel::forward_hidden(const float* hidden, int n, int pos, float* logits, bool all_logits) {
+  if (cfg_.arch == ModelArch::Gemma3n) throw Error("forward_hidden: Gemma 3n's state is its streams (forward_streams)");
   check_positions(n, pos);
   run_in_chunks(n, pos, logits, all_logits, [&](int done, int m) {
     std::memcpy(x_.data(), hidden + static_cast<size_t>(done) * H_, sizeof(float) * static_cast<size_t>(m) * H_);
@@ -540,6 +558,12 @@ void CpuModel::gemma3n_output(int first, int rows, float* out) {
 
 std::unique_ptr<Model> make_cpu_model(std::unique_ptr<ModelSource> src, ModelConfig cfg, const ModelOptions& opts) {
   return std::make_unique<CpuModel>(std::shared_ptr<ModelSource>(std::move(src)), std::move(cfg), opts);
+}
+
+bool kv_sources_within(const ModelConfig& cfg, int first_layer) {
+  for (int l = std::max(first_layer, 0); l < cfg.n_layers; ++l)
+    if (cfg.kv_source[l] < first_layer) return false;
+  return true;
 }
 
 std::unique_ptr<CpuLayerTail> make_cpu_layer_tail(std::shared_ptr<ModelSource> src, ModelConfig cfg,

@@ -250,6 +250,7 @@ class VulkanModel final : public Model {
   GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
+  GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
   std::map<std::string, OpTime> op_times_;
   // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
   // waiting for the last submission.
@@ -285,9 +286,12 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   if (opts.gpu_layers > cfg_.n_layers)
     throw Error(str_cat("--gpu-layers ", opts.gpu_layers, " exceeds the model's ", cfg_.n_layers, " layers"));
   gpu_layers_ = opts.gpu_layers < 0 ? cfg_.n_layers : opts.gpu_layers;
-  if (gpu_layers_ < cfg_.n_layers && cfg_.arch == ModelArch::Gemma3n)
-    throw Error("--gpu-layers: a CPU/GPU layer split is not supported for gemma3n (its AltUp streams cross every "
-                "layer); use all layers (-1) or 0");
+  if (gpu_layers_ < cfg_.n_layers && !kv_sources_within(cfg_, gpu_layers_)) {
+    int last_ok = gpu_layers_;
+    while (last_ok > 0 && !kv_sources_within(cfg_, last_ok)) --last_ok;
+    throw Error(str_cat("--gpu-layers ", gpu_layers_, ": a CPU layer would reuse the KV cache of a GPU layer (KV ",
+                        "sharing); use --gpu-layers ", last_ok, " or less, or -1 (all)"));
+  }
   N_ = static_cast<uint32_t>(cfg_.altup_inputs);
   A_ = static_cast<uint32_t>(cfg_.altup_active);
   P_ = static_cast<uint32_t>(cfg_.per_layer_dim);
@@ -424,7 +428,12 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
     up_ = floats(N * max_ffn_);
     ffo_ = floats(N * H_);
     row_ = floats(H_);
-    if (cpu_tail_) hidden_ = GpuBuffer(c, N * H_ * 4, BufferPlace::HostVisible);
+    // What crosses to a CPU tail: the hidden rows, or Gemma 3n's streams and per-layer inputs.
+    if (cpu_tail_) {
+      const bool g3n = cfg_.arch == ModelArch::Gemma3n;
+      hidden_ = GpuBuffer(c, N * H_ * 4 * (g3n ? N_ : 1), BufferPlace::HostVisible);
+      if (g3n) pli_host_ = GpuBuffer(c, N * LP_ * 4, BufferPlace::HostVisible);
+    }
     if (cfg_.arch == ModelArch::Gemma3n) {
       pl_ids_ = GpuBuffer(c, N * 4, BufferPlace::HostVisible);
       streams_ = floats(N_ * N * H_);
@@ -489,10 +498,19 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
   }
 
   if (cpu_tail_) {
-    // The hidden state crosses to the CPU once; the tail runs the rest and the head.
-    rec_->copy(x_, 0, hidden_, 0, uint64_t(n) * H_ * 4);
-    submit();
-    cpu_tail_->forward_hidden(static_cast<const float*>(hidden_.mapped()), n, pos, logits, all_logits);
+    // The hidden state (Gemma 3n: the streams and per-layer inputs) crosses to the CPU once; the tail runs the
+    // rest and the head.
+    if (cfg_.arch == ModelArch::Gemma3n) {
+      rec_->copy(streams_, 0, hidden_, 0, uint64_t(N_) * n * H_ * 4);
+      rec_->copy(pli_, 0, pli_host_, 0, uint64_t(n) * LP_ * 4);
+      submit();
+      cpu_tail_->forward_streams(static_cast<const float*>(hidden_.mapped()),
+                                 static_cast<const float*>(pli_host_.mapped()), n, pos, logits, all_logits);
+    } else {
+      rec_->copy(x_, 0, hidden_, 0, uint64_t(n) * H_ * 4);
+      submit();
+      cpu_tail_->forward_hidden(static_cast<const float*>(hidden_.mapped()), n, pos, logits, all_logits);
+    }
     n_cached_ = pos + n;
     return;
   }
