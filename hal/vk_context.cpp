@@ -286,7 +286,7 @@ void VulkanContext::create_device(const std::string& spec) {
   enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
   VkPhysicalDevice16BitStorageFeatures enable_storage16{};
   enable_storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
-  const void* chain = nullptr;
+  void* chain = nullptr;
   if (float_atomic_add_) {
     enabled.push_back(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
     enable_atomic_float.shaderBufferFloat32Atomics = atomic_float.shaderBufferFloat32Atomics;
@@ -295,7 +295,7 @@ void VulkanContext::create_device(const std::string& spec) {
   }
   if (storage16_) {
     enable_storage16.storageBuffer16BitAccess = VK_TRUE;
-    enable_storage16.pNext = const_cast<void*>(chain);
+    enable_storage16.pNext = chain;
     chain = &enable_storage16;
   }
   di.pNext = chain;

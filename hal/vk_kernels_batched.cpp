@@ -48,9 +48,10 @@ struct AttnCombinePush {
 // Register block of the matmul shader (TM x TN outputs per invocation; fixed in matmul_main.glsl).
 constexpr uint32_t kMatmulTm = 4, kMatmulTn = 4;
 
-// The tile of batches of 48 tokens or more: 64 x 64 with 4 x 4 registers per invocation, or UNICORN_VK_MATMUL_TILE
-// = "BM,BN,TM,TN" for tuning runs (BM, BN multiples of TM, TN; 32..1024 invocations; the tiles must fit the
-// device's shared memory).
+// matmul_main.glsl's tile for batches of 48..63 tokens: 64 x 64 with 4 x 4 registers per invocation. With
+// UNICORN_VK_MATMUL_TILE = "BM,BN,TM,TN" (tuning runs; BM, BN multiples of TM, TN; 32..1024 invocations; the tiles
+// must fit the device's shared memory) that kernel and tile take every batch of 48 tokens or more, the wide kernel
+// none.
 struct MatmulTile {
   uint32_t bm = 64, bn = 64, tm = kMatmulTm, tn = kMatmulTn;
   bool set = false;  // from the environment: the wide kernel steps aside

@@ -14,13 +14,7 @@ layout(constant_id = 4) const uint TN = 4;
 
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
-layout(push_constant) uniform Params {
-  uint rows;       // output rows (rows of W)
-  uint cols;       // elements per row (multiple of 32 and of the block size)
-  uint row_bytes;  // stored bytes per row
-  uint w_offset;   // byte offset of the matrix in the weight buffer
-  uint n_tokens;
-} p;
+#include "matmul_params.glsl"
 
 // [k][row] and [k][token], padded by one so the dequant writes (stride BM + 1 per invocation) spread over banks.
 shared float w_tile[BK * (BM + 1u)];

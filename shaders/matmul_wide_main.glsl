@@ -24,13 +24,7 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 const uint SPLIT_K = 1u;
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #endif
-layout(push_constant) uniform Params {
-  uint rows;       // output rows (rows of W)
-  uint cols;       // elements per row (multiple of 32 and of the block size)
-  uint row_bytes;  // stored bytes per row
-  uint w_offset;   // byte offset of the matrix in the weight buffer
-  uint n_tokens;
-} p;
+#include "matmul_params.glsl"
 
 // [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load.
 shared vec4 w_tile[BK * (BM / 4u)];
