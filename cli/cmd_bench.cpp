@@ -37,7 +37,8 @@ int bench_kernel(const boost::program_options::variables_map& vm, bool json) {
   const std::string shape = vm["shape"].as<std::string>();
   unsigned rows = 0, cols = 0;
   char tail = 0;
-  if (std::sscanf(shape.c_str(), "%ux%u%c", &rows, &cols, &tail) != 2) throw po::error("--shape: not ROWSxCOLS: " + shape);
+  if (std::sscanf(shape.c_str(), "%ux%u%c", &rows, &cols, &tail) != 2)
+    throw po::error("--shape: not ROWSxCOLS: " + shape);
   o.rows = rows, o.cols = cols;
   const int tokens = vm["tokens"].as<int>(), calls = vm["calls"].as<int>(), reps = vm["reps"].as<int>();
   if (tokens < 1 || calls < 1 || reps < 1) throw po::error("--tokens, --calls and --reps must be >= 1");

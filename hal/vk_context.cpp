@@ -261,7 +261,8 @@ void VulkanContext::create_device(const std::string& spec) {
   if (tq == nullptr || std::strcmp(tq, "0") != 0) {
     for (uint32_t i = 0; i < nq; ++i) {
       const VkQueueFlags fl = qf[i].queueFlags;
-      if ((fl & VK_QUEUE_TRANSFER_BIT) && !(fl & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) && qf[i].queueCount > 0) {
+      const bool transfer_only = (fl & VK_QUEUE_TRANSFER_BIT) && !(fl & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT));
+      if (transfer_only && qf[i].queueCount > 0) {
         transfer_family_ = static_cast<int>(i);
         break;
       }

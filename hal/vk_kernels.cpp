@@ -288,7 +288,8 @@ void VulkanKernels::set_kv_f16(bool f16) {
 
 void VulkanKernels::need_kv(const GpuBuffer& b, uint64_t n, const char* what) const {
   const uint64_t elem = kv_f16_ ? 2 : 4;
-  if (b.size() < n * elem) fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, kv_f16_ ? " F16" : " F32", " elements");
+  if (b.size() < n * elem)
+    fail(what, ": buffer of ", b.size(), " bytes holds fewer than ", n, kv_f16_ ? " F16" : " F32", " elements");
 }
 
 void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
@@ -310,12 +311,12 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   // vec4 reads and the value sum split over the workgroup when the head allows it (every model's head_dim does).
   constexpr uint32_t kDecodeWorkgroup = 256;
   if (head_dim % 4 == 0 && head_dim <= 4 * kDecodeWorkgroup) {
-    rec.dispatch(pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), kDecodeWorkgroup), {q, k_cache, v_cache, scores, out},
-                 push, n_heads, 1, 1, "attn_decode");
+    rec.dispatch(pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), kDecodeWorkgroup),
+                 {q, k_cache, v_cache, scores, out}, push, n_heads, 1, 1, "attn_decode");
     return;
   }
-  rec.dispatch(pipeline(kv_shader("attn_decode"), 5, sizeof(AttnPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out}, push,
-               n_heads);
+  rec.dispatch(pipeline(kv_shader("attn_decode"), 5, sizeof(AttnPush), kRowWorkgroup),
+               {q, k_cache, v_cache, scores, out}, push, n_heads, 1, 1, "attn_decode");
 }
 
 void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k_cache,
@@ -335,8 +336,8 @@ void VulkanKernels::attention_rows(CommandRecorder& rec, const GpuBuffer& q, con
   need_kv(v_cache, total * n_kv_heads * head_dim, "Vulkan prefill attention v cache");
   need_floats(scores, uint64_t(n_queries) * n_heads * total, "Vulkan prefill attention scores");
   const AttnRowsPush push{n_heads, n_kv_heads, head_dim, q_pos0, window, scale, softcap};
-  rec.dispatch(pipeline(kv_shader("attn_rows"), 5, sizeof(AttnRowsPush), kRowWorkgroup), {q, k_cache, v_cache, scores, out},
-               push, n_heads, n_queries);
+  rec.dispatch(pipeline(kv_shader("attn_rows"), 5, sizeof(AttnRowsPush), kRowWorkgroup),
+               {q, k_cache, v_cache, scores, out}, push, n_heads, n_queries, 1, "attn_rows");
 }
 
 void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const GpuBuffer& v, const GpuBuffer& cos_sin,
@@ -353,7 +354,8 @@ void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const Gpu
   const uint64_t dst = uint64_t(position) * row;
   if (dst > 0xffffffffull) fail("Vulkan kv_store: cache offset past 2^32 floats");
   const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
-  rec.dispatch(pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup), {k, v, cos_sin, k_cache, v_cache}, push,
+  rec.dispatch(pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup),
+               {k, v, cos_sin, k_cache, v_cache}, push,
                groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup));
 }
 

@@ -127,8 +127,8 @@ CpuModel::CpuModel(std::shared_ptr<ModelSource> src, ModelConfig cfg, const Mode
   if (first_layer_ < 0 || first_layer_ >= cfg_.n_layers)
     throw Error(str_cat("CPU layers start at ", first_layer_, ", outside the model's ", cfg_.n_layers, " layers"));
   if (!kv_sources_within(cfg_, first_layer_))
-    throw Error(str_cat("CPU layers from ", first_layer_, ": a later layer reuses the KV cache of an earlier one below ",
-                        "it (KV sharing), so the split must come before that layer"));
+    throw Error(str_cat("CPU layers from ", first_layer_, ": a later layer reuses the KV cache of an earlier one ",
+                        "below it (KV sharing), so the split must come before that layer"));
   if (opts.ctx < 0) throw Error(str_cat("context size must not be negative (got ", opts.ctx, ")"));
   const int ctx = opts.ctx > 0 ? opts.ctx : std::min(cfg_.max_ctx, ModelOptions::kDefaultCtxCap);
   const int threads = opts.threads > 0 ? opts.threads : physical_core_count();

@@ -29,7 +29,7 @@ class CpuLayerTail {
 };
 
 // Every architecture. Gemma 3n layers that reuse an earlier layer's KV cache need that layer on the CPU too:
-// throws Error when one of [first_layer, n_layers) reads a cache below first_layer (gemma3n_split_allowed says).
+// throws Error when one of [first_layer, n_layers) reads a cache below first_layer (kv_sources_within says).
 std::unique_ptr<CpuLayerTail> make_cpu_layer_tail(std::shared_ptr<ModelSource> src, ModelConfig cfg,
                                                   const ModelOptions& opts, int first_layer);
 

@@ -15,7 +15,7 @@ class ModelSource;
 struct ModelOptions {
   int threads = 0;          // 0 = physical cores
   int ctx = 0;              // 0 = model default, capped at kDefaultCtxCap
-  bool kv_f16 = false;      // store the KV cache as F16 instead of F32 (GPU layers too where the device has 16-bit storage)
+  bool kv_f16 = false;      // store the KV cache as F16 instead of F32 (on the GPU where it has 16-bit storage)
   // "cpu", "vulkan" (the best Vulkan device, lavapipe only when there is no GPU), "vulkan:N" (device index N), or
   // "auto" (a real GPU through Vulkan when there is one, else the CPU; never lavapipe).
   std::string device = "cpu";

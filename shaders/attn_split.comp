@@ -39,7 +39,8 @@ void main() {
   for (uint t = gl_SubgroupID; t < len; t += gl_NumSubgroups) {
     const uint k_base = (p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim;
     float partial = 0.0;
-    for (uint d = gl_SubgroupInvocationID; d < p.head_dim; d += gl_SubgroupSize) partial += q_s[d] * float(k_cache[k_base + d]);
+    for (uint d = gl_SubgroupInvocationID; d < p.head_dim; d += gl_SubgroupSize)
+      partial += q_s[d] * float(k_cache[k_base + d]);
     float sc = subgroupAdd(partial);
     if (p.softcap > 0.0) sc = p.softcap * tanh(clamp(sc / p.softcap, -15.0, 15.0));
     if (subgroupElect()) w_s[t] = sc;
@@ -58,7 +59,8 @@ void main() {
   const uint base = (h * p.n_splits + s) * (p.head_dim + 2u);
   for (uint d = tid; d < p.head_dim; d += WG_SIZE) {
     float acc = 0.0;
-    for (uint t = 0; t < len; ++t) acc += w_s[t] * float(v_cache[(p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim + d]);
+    for (uint t = 0; t < len; ++t)
+      acc += w_s[t] * float(v_cache[(p.kv_start + t0 + t) * kv_stride + kvh * p.head_dim + d]);
     part[base + d] = acc;
   }
   if (tid == 0) {

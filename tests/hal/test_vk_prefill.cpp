@@ -234,7 +234,9 @@ TEST_CASE("vulkan F16 KV cache: kv_store rounds to F16, every attention kernel r
     const float scale = 1.0f / std::sqrt(float(c.head_dim));
     const std::vector<float> want =
         attention_reference(q, k, v, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale, 0.0f);
-    const auto nan_out = [&] { return upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN())); };
+    const auto nan_out = [&] {
+      return upload(ctx, std::vector<float>(q.size(), std::numeric_limits<float>::quiet_NaN()));
+    };
     GpuBuffer scores(ctx, size_t(c.n_q) * c.n_heads * positions * sizeof(float), BufferPlace::DeviceLocal);
     CommandRecorder rec(ctx);
     if (c.n_q == 1) {
