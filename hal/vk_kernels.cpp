@@ -392,6 +392,55 @@ void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const G
                push, n_heads + n_kv_heads, n_tokens);
 }
 
+struct AttnRopePush {
+  uint32_t n_heads, n_kv_heads, head_dim, kv_start, kv_len;
+  float scale, softcap;
+  uint32_t interleaved, cs_offset, q_norm, k_norm, v_norm;
+  float eps;
+  uint32_t owns_kv;
+};
+
+void VulkanKernels::attention_decode_rope(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k,
+                                          const GpuBuffer& v, const GpuBuffer& cos_sin, uint32_t cs_offset,
+                                          bool interleaved, const HeadNorms& norms, bool owns_kv,
+                                          const GpuBuffer& k_cache, const GpuBuffer& v_cache, const GpuBuffer& scores,
+                                          const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
+                                          uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale,
+                                          float softcap) {
+  if (n_heads == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 || kv_len == 0 ||
+      !attention_decode_rope_supports(head_dim)) {
+    fail("Vulkan attention_decode_rope: bad shape (", n_heads, " heads, ", n_kv_heads, " kv heads, head_dim ",
+         head_dim, ", ", kv_len, " keys)");
+  }
+  if (!(softcap >= 0)) fail("Vulkan attention_decode_rope: negative softcap");
+  const uint64_t row = uint64_t(n_kv_heads) * head_dim, kv_elems = (uint64_t(kv_start) + kv_len) * row;
+  if (kv_elems > 0xffffffffull) fail("Vulkan attention_decode_rope: cache index exceeds 32 bits");
+  need_floats(q, uint64_t(n_heads) * head_dim, "Vulkan attention_decode_rope q");
+  need_floats(out, uint64_t(n_heads) * head_dim, "Vulkan attention_decode_rope out");
+  need_floats(cos_sin, uint64_t(cs_offset) + head_dim, "Vulkan attention_decode_rope cos/sin");
+  need_floats(scores, uint64_t(n_heads) * kv_len, "Vulkan attention_decode_rope scores");
+  if (owns_kv) {
+    need_floats(k, row, "Vulkan attention_decode_rope k");
+    need_floats(v, row, "Vulkan attention_decode_rope v");
+  }
+  need_kv(k_cache, kv_elems, "Vulkan attention_decode_rope k cache");
+  need_kv(v_cache, kv_elems, "Vulkan attention_decode_rope v cache");
+  if (&out == &q || &out == &scores) fail("Vulkan attention_decode_rope: out aliases an input");
+  auto head_mode = [&](const GpuBuffer* w) {
+    if (w == nullptr) return 0u;
+    need_floats(*w, head_dim, "Vulkan attention_decode_rope norm weight");
+    return norms.mode == RmsWeight::None ? 3u : static_cast<uint32_t>(norms.mode);
+  };
+  const AttnRopePush push{n_heads,  n_kv_heads, head_dim, kv_start, kv_len, scale, softcap, interleaved ? 1u : 0u,
+                          cs_offset, head_mode(norms.q_w), head_mode(norms.k_w), norms.v_norm ? 1u : 0u, norms.eps,
+                          owns_kv ? 1u : 0u};
+  constexpr uint32_t kWorkgroup = 256;
+  rec.dispatch(pipeline(kv_shader("attn_decode_rope"), 10, sizeof(AttnRopePush), kWorkgroup),
+               {q, owns_kv ? k : q, owns_kv ? v : q, cos_sin, norms.q_w ? *norms.q_w : q, norms.k_w ? *norms.k_w : q,
+                k_cache, v_cache, scores, out},
+               push, n_heads, 1, 1, "attn_decode_rope");
+}
+
 bool VulkanKernels::matvec_glu_supports(DType gate, DType up, uint32_t cols) {
   return gate == DType::Q4_K && up == DType::Q4_K && cols % 256 == 0;
 }

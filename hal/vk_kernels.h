@@ -116,6 +116,16 @@ class VulkanKernels {
                   uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
                   const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms);
 
+  // rope_store (one token; its key and value at position kv_start + kv_len - 1 when owns_kv, else the layer reads
+  // a cache another layer filled) followed by attention_decode, in one dispatch: q, k and v are the unrotated
+  // projections. For head_dim % 4 == 0, head_dim <= 1024 (attention_decode_rope_supports); n_kv_heads >= 1.
+  static bool attention_decode_rope_supports(uint32_t head_dim) { return head_dim % 4 == 0 && head_dim <= 1024; }
+  void attention_decode_rope(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k, const GpuBuffer& v,
+                             const GpuBuffer& cos_sin, uint32_t cs_offset, bool interleaved, const HeadNorms& norms,
+                             bool owns_kv, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
+                             const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
+                             uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
+
   // Whether matvec_glu takes these gate/up matrices (Q4_K, cols % 256 == 0, offset 0).
   static bool matvec_glu_supports(DType gate, DType up, uint32_t cols);
   // y[t * rows + r] = act(gate[r] . x_t) * (up[r] . x_t) for t < n_tokens: the decode gate/up projections with the

@@ -230,6 +230,9 @@ class VulkanModel final : public Model {
   int gpu_layers_ = 0;
   bool profile_ = false;
   bool fuse_ = true;  // fused kernels (add+norm, norm+rope+KV store, gate/up+GLU); UNICORN_VK_FUSE=0 turns them off
+  // Decode attention with the norm/RoPE/KV store folded in (attention_decode_rope), with fusion on:
+  // UNICORN_VK_ATTN_ROPE=1. Off by default until it is measured against rope_store + attention_decode on a GPU.
+  bool attn_rope_ = false;
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -298,6 +301,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
+  if (const char* e = std::getenv("UNICORN_VK_ATTN_ROPE")) attn_rope_ = std::string(e) == "1";
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -743,13 +747,29 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   rec_->end_concurrent();
   const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
   const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
+  VulkanKernels::HeadNorms norms;
+  norms.q_w = has_q_norm ? &G.q_norm : nullptr;
+  norms.k_w = has_k_norm ? &G.k_norm : nullptr;
+  norms.mode = head_norm;
+  norms.v_norm = v_norm;
+  norms.eps = eps_;
+  const GpuLayer& src = layers_[cfg_.kv_source[l]];
+  const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
+  const float cap = static_cast<float>(cfg_.attn_softcap);
+  const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
+  const uint32_t p = static_cast<uint32_t>(pos);
+  const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0, len = p - start + 1;
+  // The tiled kernels hold a head in registers/shared memory up to 256 wide; wider heads take the plain ones.
+  const bool tiled = hd <= 256;
+  // Split-K decode once one workgroup per head would leave most of the GPU idle on a long context.
+  const bool split = tiled && len > 2 * VulkanKernels::kDecodeChunk;
+  if (fuse_ && attn_rope_ && n == 1 && !split && VulkanKernels::attention_decode_rope_supports(hd)) {
+    kernels_->attention_decode_rope(*rec_, q_, k_, v_, rope, p * hd, cfg_.rope_interleaved, norms, owns_kv,
+                                    src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len, scale, cap);
+    matvec(G.wo, att_, out, n);
+    return;
+  }
   if (fuse_) {
-    VulkanKernels::HeadNorms norms;
-    norms.q_w = has_q_norm ? &G.q_norm : nullptr;
-    norms.k_w = has_k_norm ? &G.k_norm : nullptr;
-    norms.mode = head_norm;
-    norms.v_norm = v_norm;
-    norms.eps = eps_;
     kernels_->rope_store(*rec_, q_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nh, owns_kv ? nkv : 0u, hd,
                          cfg_.rope_interleaved, N, G.k_cache, G.v_cache, static_cast<uint32_t>(pos), norms);
   } else {
@@ -763,18 +783,8 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
                          G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
     }
   }
-  const GpuLayer& src = layers_[cfg_.kv_source[l]];
-  const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
-  const float cap = static_cast<float>(cfg_.attn_softcap);
-  const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
-  // The tiled kernels hold a head in registers/shared memory up to 256 wide; wider heads take the plain ones.
-  const bool tiled = hd <= 256;
   if (n == 1) {
-    const uint32_t p = static_cast<uint32_t>(pos);
-    const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0;
-    const uint32_t len = p - start + 1;
-    // Split-K once one workgroup per head would leave most of the GPU idle on a long context.
-    if (tiled && len > 2 * VulkanKernels::kDecodeChunk)
+    if (split)
       kernels_->attention_decode_split(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len,
                                        scale, cap);
     else

@@ -6,6 +6,7 @@
 #    (Gemma 3n too: its AltUp streams and per-layer inputs cross to the CPU); a split across KV sharing is an error;
 #  - --kv-f16 on the GPU: the same greedy ids as the CPU's F16 cache, logits within 1e-3, and logits within 1e-2 of
 #    the F32 cache's;
+#  - the folded decode attention (UNICORN_VK_ATTN_ROPE=1) gives the default path's greedy ids;
 #  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local;
 #  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
 #    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
@@ -110,6 +111,16 @@ for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3-tiny" "$SHARED/fixtures/hf/gem
   # neighbouring halves (2^-11 apart); measured on lavapipe 5.7e-7 (llama), 9.2e-5 (gemma3), 3.9e-4 (gemma3n).
   same "$name.kvf16cpu" "$name.kvf16" 1e-3 || failures=$((failures + 1))
   same "$name.kvf32" "$name.kvf16" 1e-2 logits || failures=$((failures + 1))
+done
+
+echo "== decode attention with RoPE/KV store folded in (UNICORN_VK_ATTN_ROPE=1): the same greedy ids"
+for model in "$SHARED/models/shakespeare-llama" "$SHARED/fixtures/hf/gemma3n-tiny"; do
+  [ -d "$model" ] || continue
+  name=$(basename "$model")
+  ids=$(ids_of "$model/ref.json")
+  run "$name.attn" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  UNICORN_VK_ATTN_ROPE=1 run "$name.attnrope" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  same "$name.attn" "$name.attnrope" 1e-6 || failures=$((failures + 1))
 done
 
 echo "== quantized GGUFs: vulkan vs CPU on the same file"

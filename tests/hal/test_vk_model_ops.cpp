@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "base/error.h"
+#include "base/half.h"
 #include "tests/test_util.h"
 
 #ifdef UNICORN_HAVE_VULKAN
@@ -433,6 +435,100 @@ TEST_CASE("vulkan rope_store norms and rotates q and k, appends k and v, for GQA
     check_close(download(kc, old.size()), want_k, 1e-5, 1e-5);  // n_kv 0: the caches are untouched
     check_close(download(vc, old.size()), want_v, 1e-5, 1e-6);
   }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan attention_decode_rope equals rope_store + attention_decode (GQA, norms, window, shared KV, F16)",
+          "[vulkan]") {
+  NEED_VULKAN();
+  CHECK(VulkanKernels::attention_decode_rope_supports(256));
+  CHECK_FALSE(VulkanKernels::attention_decode_rope_supports(30));
+  const float eps = 1e-6f;
+  struct Case {
+    uint32_t n_heads, n_kv, head_dim, pos, window;
+    bool norms, v_norm, interleaved, owns_kv, f16;
+    float softcap;
+  };
+  for (const Case& c : {Case{4, 2, 64, 9, 0, false, false, false, true, false, 0.0f},
+                        Case{6, 3, 48, 20, 8, true, true, true, true, false, 5.0f},
+                        Case{2, 1, 256, 13, 0, true, false, false, true, false, 0.0f},
+                        Case{4, 2, 64, 11, 0, true, false, false, false, false, 0.0f},  // shared KV: cache as filled
+                        Case{4, 1, 128, 7, 0, true, true, false, true, true, 0.0f}}) {
+    INFO("heads " << c.n_heads << "/" << c.n_kv << " dim " << c.head_dim << " pos " << c.pos << " window " << c.window
+                  << " norms " << c.norms << " owns " << c.owns_kv << " f16 " << c.f16);
+    if (c.f16 && !ctx.has_16bit_storage()) continue;
+    vk.set_kv_f16(c.f16);
+    const uint32_t hd = c.head_dim, row = c.n_kv * hd, positions = c.pos + 1;
+    const size_t elem = c.f16 ? 2 : 4;
+    const std::vector<float> q = random_floats(size_t(c.n_heads) * hd, 131, 3.0f), table = rope_table(positions, hd);
+    const std::vector<float> k = random_floats(row, 132, 3.0f), v = random_floats(row, 133);
+    const std::vector<float> qw = random_floats(hd, 134), kw = random_floats(hd, 135);
+    // Earlier positions of the caches (random bytes of either element type; F16 halves of 0x3xxx are finite).
+    std::vector<uint16_t> old(size_t(positions) * row * elem / 2);
+    for (size_t i = 0; i < old.size(); ++i) old[i] = c.f16 ? uint16_t(0x3000 + (i * 2654435761u) % 0x0c00) : 0;
+    std::vector<float> old_f = random_floats(size_t(positions) * row, 136);
+    auto cache = [&] {
+      GpuBuffer b(ctx, size_t(positions) * row * elem, BufferPlace::HostVisible);
+      if (c.f16) b.upload(old.data(), old.size() * 2);
+      else b.upload(old_f.data(), old_f.size() * 4);
+      return b;
+    };
+    GpuBuffer tb = upload(ctx, table), qwb = upload(ctx, qw), kwb = upload(ctx, kw);
+    GpuBuffer kc1 = cache(), vc1 = cache(), kc2 = cache(), vc2 = cache();
+    GpuBuffer q1 = upload(ctx, q), q2 = upload(ctx, q), kb = upload(ctx, k), vb = upload(ctx, v);
+    GpuBuffer scores(ctx, size_t(c.n_heads) * positions * 4, BufferPlace::DeviceLocal);
+    GpuBuffer out1(ctx, q.size() * 4, BufferPlace::HostVisible), out2(ctx, q.size() * 4, BufferPlace::HostVisible);
+    VulkanKernels::HeadNorms norms;
+    if (c.norms) {
+      norms.q_w = &qwb;
+      norms.k_w = &kwb;
+    }
+    norms.mode = RmsWeight::OnePlusWeight;
+    norms.v_norm = c.v_norm;
+    norms.eps = eps;
+    const uint32_t start = c.window > 0 && positions > c.window ? positions - c.window : 0, len = positions - start;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    CommandRecorder rec(ctx);
+    // Reference: the two kernels the fused one replaces (a shared-KV layer runs no store).
+    vk.rope_store(rec, q1, kb, vb, tb, c.pos * hd, c.n_heads, c.owns_kv ? c.n_kv : 0, hd, c.interleaved, 1, kc1, vc1,
+                  c.pos, norms);
+    vk.attention_decode(rec, q1, kc1, vc1, scores, out1, c.n_heads, c.n_kv, hd, start, len, scale, c.softcap);
+    rec.submit_and_wait();
+    vk.attention_decode_rope(rec, q2, kb, vb, tb, c.pos * hd, c.interleaved, norms, c.owns_kv, kc2, vc2, scores, out2,
+                             c.n_heads, c.n_kv, hd, start, len, scale, c.softcap);
+    rec.submit_and_wait();
+    vk.set_kv_f16(false);
+    // Same fp32 math in another order (the norms' sums): 1e-5.
+    check_close(download(out2, q.size()), download(out1, q.size()), 1e-5f, 1e-6f);
+    std::vector<uint8_t> a(size_t(positions) * row * elem), b(a.size());
+    for (auto [x, y] : {std::pair<GpuBuffer*, GpuBuffer*>{&kc1, &kc2}, {&vc1, &vc2}}) {
+      x->download(a.data(), a.size());
+      y->download(b.data(), b.size());
+      if (c.f16) {
+        std::vector<float> fa, fb;
+        for (size_t i = 0; i < a.size(); i += 2) {
+          fa.push_back(f16_to_f32(uint16_t(a[i] | (a[i + 1] << 8))));
+          fb.push_back(f16_to_f32(uint16_t(b[i] | (b[i + 1] << 8))));
+        }
+        check_close(fb, fa, 1e-3f, 1e-6f);  // one F16 step where the fp32 values straddle a rounding boundary
+      } else {
+        std::vector<float> fa(a.size() / 4), fb(a.size() / 4);
+        std::memcpy(fa.data(), a.data(), a.size());
+        std::memcpy(fb.data(), b.data(), b.size());
+        check_close(fb, fa, 1e-5f, 1e-6f);
+      }
+    }
+  }
+  GpuBuffer a(ctx, 1 << 16, BufferPlace::DeviceLocal), b(ctx, 1 << 16, BufferPlace::DeviceLocal);
+  CommandRecorder rec(ctx);
+  VulkanKernels::HeadNorms none;
+  CHECK_THROWS_AS(vk.attention_decode_rope(rec, a, a, a, a, 0, false, none, true, a, a, b, a, 4, 2, 30, 0, 4, 1.0f,
+                                           0.0f), Error);  // head_dim % 4
+  CHECK_THROWS_AS(vk.attention_decode_rope(rec, a, a, a, a, 0, false, none, true, a, a, b, a, 3, 2, 64, 0, 4, 1.0f,
+                                           0.0f), Error);  // GQA ratio
+  CHECK_THROWS_AS(vk.attention_decode_rope(rec, a, a, a, a, 0, false, none, true, a, a, b, a, 4, 2, 64, 0, 4000, 1.0f,
+                                           0.0f), Error);  // past the caches
+  CHECK(rec.pending() == 0);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
