@@ -92,6 +92,8 @@ void print_vulkan(const hal::ProbeReport& r) {
     std::printf("      integer dot product %s (4x8-bit accelerated %s); max shared memory %s; UMA %s; PCI %s\n",
                 yes_no(d.integer_dot_product), yes_no(d.integer_dot_product_8bit_accelerated),
                 format_bytes(d.max_shared_memory).c_str(), yes_no(d.uma), d.pci ? d.pci->str().c_str() : "unknown");
+    std::printf("      float atomic add %s (split-K prefill); transfer-only queue %s (uploads on a copy engine)\n",
+                yes_no(d.float_atomic_add), yes_no(d.transfer_queue));
     if (const hal::DrmGpu* g = hal::drm_gpu_for(r, d))
       std::printf("      is the DRM GPU at %s (%s)\n", g->pci_address.c_str(), g->display_name().c_str());
     if (!d.cooperative_matrix) {

@@ -78,6 +78,8 @@ json vulkan_json(const ProbeReport& r) {
                        {"storage_buffer_16bit", d.storage_buffer_16bit},
                        {"integer_dot_product", d.integer_dot_product},
                        {"integer_dot_product_8bit_accelerated", d.integer_dot_product_8bit_accelerated},
+                       {"float_atomic_add", d.float_atomic_add},
+                       {"transfer_queue", d.transfer_queue},
                        {"cooperative_matrix", d.cooperative_matrix},
                        {"cooperative_matrix_shapes", shapes},
                        {"max_shared_memory", d.max_shared_memory},

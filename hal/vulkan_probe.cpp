@@ -163,6 +163,8 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
       instance_fn<PFN_vkGetPhysicalDeviceMemoryProperties2>(l, inst, "vkGetPhysicalDeviceMemoryProperties2");
   auto enum_exts =
       instance_fn<PFN_vkEnumerateDeviceExtensionProperties>(l, inst, "vkEnumerateDeviceExtensionProperties");
+  auto get_queues = instance_fn<PFN_vkGetPhysicalDeviceQueueFamilyProperties>(
+      l, inst, "vkGetPhysicalDeviceQueueFamilyProperties");
 
   VulkanDevice d;
   VkPhysicalDeviceProperties base{};
@@ -175,6 +177,15 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
   d.driver_version = driver_version_str(base.vendorID, base.driverVersion);
   d.max_shared_memory = base.limits.maxComputeSharedMemorySize;
   d.uma = base.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || base.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  uint32_t n_queues = 0;
+  get_queues(pd, &n_queues, nullptr);
+  std::vector<VkQueueFamilyProperties> families(n_queues);
+  if (n_queues > 0) get_queues(pd, &n_queues, families.data());
+  for (const VkQueueFamilyProperties& f : families) {
+    const VkQueueFlags fl = f.queueFlags;
+    d.transfer_queue |= (fl & VK_QUEUE_TRANSFER_BIT) && !(fl & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) &&
+                        f.queueCount > 0;
+  }
 
   std::set<std::string> exts;
   uint32_t n_ext = 0;
@@ -194,6 +205,7 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
   const bool has_sg_control = v13 || (v11 && exts.count(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME));
   const bool has_f16i8 = v12 || (v11 && exts.count(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME));
   const bool has_8bit = v12 || (v11 && exts.count(VK_KHR_8BIT_STORAGE_EXTENSION_NAME));
+  const bool has_atomic_float = v11 && exts.count(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
   d.cooperative_matrix = v11 && exts.count("VK_KHR_cooperative_matrix");
 
   if (v11) {
@@ -241,6 +253,8 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
     s16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
     VkPhysicalDeviceShaderIntegerDotProductFeatures dotf{};
     dotf.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
+    VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomics{};
+    atomics.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
     CoopMatrixFeaturesKhr cmf{};
     cmf.sType = kStypeCoopMatrixFeaturesKhr;
     tail = &f2.pNext;
@@ -248,6 +262,7 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
     if (has_f16i8) link(f16);
     if (has_8bit) link(s8);
     if (has_dot) link(dotf);
+    if (has_atomic_float) link(atomics);
     if (d.cooperative_matrix) link(cmf);
     get_feats2(pd, &f2);
     d.shader_float16 = f16.shaderFloat16;
@@ -255,6 +270,7 @@ VulkanDevice read_device(const Loader& l, VkInstance inst, uint32_t app_version,
     d.storage_buffer_8bit = s8.storageBuffer8BitAccess;
     d.storage_buffer_16bit = s16.storageBuffer16BitAccess;
     d.integer_dot_product = dotf.shaderIntegerDotProduct;
+    d.float_atomic_add = atomics.shaderBufferFloat32AtomicAdd;
     if (d.cooperative_matrix && !cmf.cooperativeMatrix) d.cooperative_matrix = false;
   }
 

@@ -39,6 +39,8 @@ struct VulkanDevice {
   bool storage_buffer_8bit = false, storage_buffer_16bit = false;
   bool integer_dot_product = false;              // feature shaderIntegerDotProduct
   bool integer_dot_product_8bit_accelerated = false;  // 4x8-bit packed signed dot product runs in hardware
+  bool float_atomic_add = false;                 // shaderBufferFloat32AtomicAdd (split-K prefill matmuls)
+  bool transfer_queue = false;                   // a transfer-only queue family (weight uploads on a copy engine)
   bool cooperative_matrix = false;               // VK_KHR_cooperative_matrix present
   std::vector<VulkanCoopMatrixShape> cooperative_matrix_shapes;
   uint32_t max_shared_memory = 0;  // maxComputeSharedMemorySize, bytes

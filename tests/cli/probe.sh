@@ -92,6 +92,8 @@ cpu = [d for d in v["devices"] if d["type"] == "cpu"]
 assert cpu and "llvmpipe" in cpu[0]["name"], v["devices"]
 assert j["available"]["vulkan"] is True
 assert cpu[0]["uma"] is True and cpu[0]["heaps"], cpu[0]
+# lavapipe (Mesa 22.3) has float atomic add and one queue family that does everything: no transfer-only queue.
+assert cpu[0]["float_atomic_add"] is True and cpu[0]["transfer_queue"] is False, cpu[0]
 PY
 "$UNICORN" probe --require vulkan > /dev/null || fail "--require vulkan with lavapipe exited $?"
 echo "probe: all checks passed"
