@@ -441,6 +441,48 @@ void VulkanKernels::attention_decode_rope(CommandRecorder& rec, const GpuBuffer&
                push, n_heads, 1, 1, "attn_decode_rope");
 }
 
+void VulkanKernels::matvec_resid(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset,
+                                 uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& y,
+                                 const GpuBuffer& ss_part, uint32_t n_tokens) {
+  if (dtype != DType::Q4_K || cols % 256 != 0 || w_offset % 16 != 0)
+    fail("Vulkan matvec_resid: needs Q4_K with cols % 256 == 0 at a 16-byte offset");
+  if (n_tokens == 0) fail("Vulkan matvec_resid: no tokens");
+  const uint64_t row_bytes = check_weights("matvec_resid", dtype, w, w_offset, rows, cols);
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_resid x");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_resid y");
+  need_floats(ss_part, uint64_t(n_tokens) * matvec_resid_parts(rows), "Vulkan matvec_resid ss_part");
+  if (&x == &y || &ss_part == &y || &ss_part == &x) fail("Vulkan matvec_resid: buffers alias");
+  constexpr uint32_t kRows = 4;  // = matvec_resid_parts' divisor
+  const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
+  const ComputePipeline& p = spec_pipeline("matvec_q4_k_resid", 4, sizeof(MatvecPush), {32 * kRows, kRows});
+  rec.dispatch(p, {w, x, y, ss_part}, push, matvec_resid_parts(rows), n_tokens, 1, "matvec_q4_k_resid");
+}
+
+struct GluNormPush {
+  uint32_t rows, cols, row_bytes, n_parts;
+  float eps;
+};
+
+void VulkanKernels::matvec_glu_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& gate, const GpuBuffer& up,
+                                    uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& ss_part,
+                                    uint32_t n_parts, const GpuBuffer& norm_w, float eps, const GpuBuffer& y,
+                                    uint32_t n_tokens, GluActivation act) {
+  if (!matvec_glu_supports(dtype, dtype, cols)) fail("Vulkan matvec_glu_norm: needs Q4_K with cols % 256 == 0");
+  if (n_tokens == 0 || n_parts == 0) fail("Vulkan matvec_glu_norm: no tokens or no partial sums");
+  const uint64_t row_bytes = check_weights("matvec_glu_norm gate", dtype, gate, 0, rows, cols);
+  check_weights("matvec_glu_norm up", dtype, up, 0, rows, cols);
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu_norm x");
+  need_floats(ss_part, uint64_t(n_tokens) * n_parts, "Vulkan matvec_glu_norm ss_part");
+  need_floats(norm_w, cols, "Vulkan matvec_glu_norm norm weight");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu_norm y");
+  constexpr uint32_t kGluRows = 4;
+  const GluNormPush push{rows, cols, static_cast<uint32_t>(row_bytes), n_parts, eps};
+  const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu_norm", 6, sizeof(GluNormPush),
+                                           {32 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
+  rec.dispatch(p, {gate, up, x, y, ss_part, norm_w}, push, groups_for(rows, kGluRows), n_tokens, 1,
+               "matvec_q4_k_glu_norm");
+}
+
 bool VulkanKernels::matvec_glu_supports(DType gate, DType up, uint32_t cols) {
   return gate == DType::Q4_K && up == DType::Q4_K && cols % 256 == 0;
 }

@@ -216,7 +216,10 @@ class VulkanModel final : public Model {
   // router's weights), then altup_route.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
-  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
+  // out = the attention block's output; with resid, x_ += it instead, with ss_part_ for matvec_glu_norm.
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out, bool resid = false);
+  // The output projection, or with resid its residual form (x_ += W att_, partial sums of squares in ss_part_).
+  void attn_output(const GpuLayer& G, const GpuBuffer& out, int n, bool resid);
   void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
 
@@ -233,6 +236,9 @@ class VulkanModel final : public Model {
   // Decode attention with the norm/RoPE/KV store folded in (attention_decode_rope), with fusion on:
   // UNICORN_VK_ATTN_ROPE=1. Off by default until it is measured against rope_store + attention_decode on a GPU.
   bool attn_rope_ = false;
+  // Llama decode without the add_rmsnorm between attention and MLP (matvec_resid + matvec_glu_norm):
+  // UNICORN_VK_RESID_NORM=1. Off by default until it is measured on a GPU.
+  bool resid_norm_ = false;
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -254,6 +260,7 @@ class VulkanModel final : public Model {
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
+  GpuBuffer ss_part_;   // matvec_resid's partial sums of squares of the residual
   std::map<std::string, OpTime> op_times_;
   // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
   // waiting for the last submission.
@@ -302,6 +309,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
   if (const char* e = std::getenv("UNICORN_VK_ATTN_ROPE")) attn_rope_ = std::string(e) == "1";
+  if (const char* e = std::getenv("UNICORN_VK_RESID_NORM")) resid_norm_ = std::string(e) == "1";
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -432,6 +440,7 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
     up_ = floats(N * max_ffn_);
     ffo_ = floats(N * H_);
     row_ = floats(H_);
+    ss_part_ = floats(N * VulkanKernels::matvec_resid_parts(H_));
     // What crosses to a CPU tail: the hidden rows, or Gemma 3n's streams and per-layer inputs.
     if (cpu_tail_) {
       const bool g3n = cfg_.arch == ModelArch::Gemma3n;
@@ -566,8 +575,20 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
   if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
-  attention(l, xn_, n, pos, o_);
-  if (fuse_) {
+  // Llama decode with UNICORN_VK_RESID_NORM=1: the output projection adds into x_ and leaves partial sums of
+  // squares, and the fused gate/up norms its input as it reads it: no add_rmsnorm dispatch between them.
+  const float mult = cfg_.sparsity_multiplier[l];
+  const bool resid = resid_norm_ && fuse_ && !gemma && n == 1 && G.wo.dtype == DType::Q4_K && !G.wo.any_width &&
+                     G.wo.cols % 256 == 0 && !std::isfinite(mult) && !G.w_gate.any_width &&
+                     VulkanKernels::matvec_glu_supports(G.w_gate.dtype, G.w_up.dtype, G.w_gate.cols);
+  attention(l, xn_, n, pos, o_, resid);
+  if (resid) {
+    const hal::GluActivation act = cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu;
+    kernels_->matvec_glu_norm(*rec_, G.w_gate.dtype, G.w_gate.buf, G.w_up.buf, static_cast<uint32_t>(cfg_.ffn[l]),
+                              G.w_gate.cols, x_, ss_part_, VulkanKernels::matvec_resid_parts(H_), G.ffn_norm, eps_,
+                              gate_, N, act);
+    matvec(G.w_down, gate_, ffo_, n);
+  } else if (fuse_) {
     kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
                           eps_);
   } else {
@@ -575,7 +596,7 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
     kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
     norm(x_, G.ffn_norm, xn_, H_, N);
   }
-  mlp(l, xn_, n, ffo_);
+  if (!resid) mlp(l, xn_, n, ffo_);
   // The next norm: the next GPU layer's input norm or, after the last layer, the output norm (all rows; the head
   // picks its row). None when a CPU tail takes the hidden state.
   const GpuBuffer* next = l + 1 < gpu_layers_ ? &layers_[l + 1].attn_norm : (cpu_tail_ ? nullptr : &final_norm_);
@@ -730,7 +751,13 @@ void VulkanModel::gemma3n_output(int n, int first, int rows) {
   norm(xn_, final_norm_, xn_, H_, R);
 }
 
-void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
+void VulkanModel::attn_output(const GpuLayer& G, const GpuBuffer& out, int n, bool resid) {
+  if (!resid) return matvec(G.wo, att_, out, n);
+  kernels_->matvec_resid(*rec_, G.wo.dtype, G.wo.buf, 0, G.wo.rows, G.wo.cols, att_, x_, ss_part_,
+                         static_cast<uint32_t>(n));
+}
+
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out, bool resid) {
   const GpuLayer& G = layers_[l];
   const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
   const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
@@ -766,7 +793,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   if (fuse_ && attn_rope_ && n == 1 && !split && VulkanKernels::attention_decode_rope_supports(hd)) {
     kernels_->attention_decode_rope(*rec_, q_, k_, v_, rope, p * hd, cfg_.rope_interleaved, norms, owns_kv,
                                     src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len, scale, cap);
-    matvec(G.wo, att_, out, n);
+    attn_output(G, out, n, resid);
     return;
   }
   if (fuse_) {
@@ -797,7 +824,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
                              static_cast<uint32_t>(pos), N, window, scale, cap);
   }
-  matvec(G.wo, att_, out, n);
+  attn_output(G, out, n, resid);
 }
 
 void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
