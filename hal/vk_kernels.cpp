@@ -444,8 +444,8 @@ void VulkanKernels::attention_decode_rope(CommandRecorder& rec, const GpuBuffer&
 void VulkanKernels::matvec_resid(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset,
                                  uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& y,
                                  const GpuBuffer& ss_part, uint32_t n_tokens) {
-  if (dtype != DType::Q4_K || cols % 256 != 0 || w_offset % 16 != 0)
-    fail("Vulkan matvec_resid: needs Q4_K with cols % 256 == 0 at a 16-byte offset");
+  if (!matvec_fused_supports(dtype, cols, w_offset))
+    fail("Vulkan matvec_resid: needs Q4_K or Q6_K with cols % 256 == 0 (Q4_K at a 16-byte offset)");
   if (n_tokens == 0) fail("Vulkan matvec_resid: no tokens");
   const uint64_t row_bytes = check_weights("matvec_resid", dtype, w, w_offset, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_resid x");
@@ -454,8 +454,40 @@ void VulkanKernels::matvec_resid(CommandRecorder& rec, DType dtype, const GpuBuf
   if (&x == &y || &ss_part == &y || &ss_part == &x) fail("Vulkan matvec_resid: buffers alias");
   constexpr uint32_t kRows = 4;  // = matvec_resid_parts' divisor
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
-  const ComputePipeline& p = spec_pipeline("matvec_q4_k_resid", 4, sizeof(MatvecPush), {32 * kRows, kRows});
-  rec.dispatch(p, {w, x, y, ss_part}, push, matvec_resid_parts(rows), n_tokens, 1, "matvec_q4_k_resid");
+  const char* shader = dtype == DType::Q4_K ? "matvec_q4_k_resid" : "matvec_q6_k_resid";
+  const ComputePipeline& p = spec_pipeline(shader, 4, sizeof(MatvecPush), {32 * kRows, kRows});
+  rec.dispatch(p, {w, x, y, ss_part}, push, matvec_resid_parts(rows), n_tokens, 1, shader);
+}
+
+bool VulkanKernels::matvec_fused_supports(DType dtype, uint32_t cols, uint64_t w_offset) {
+  const bool aligned = dtype == DType::Q4_K ? w_offset % 16 == 0 : dtype == DType::Q6_K && w_offset % 2 == 0;
+  return aligned && cols % 256 == 0;
+}
+
+struct MatvecNormPush {
+  uint32_t rows, cols, row_bytes, w_offset, n_parts;
+  float eps;
+};
+
+void VulkanKernels::matvec_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset,
+                                uint32_t rows, uint32_t cols, const GpuBuffer& x, const GpuBuffer& ss_part,
+                                uint32_t n_parts, const GpuBuffer& norm_w, float eps, const GpuBuffer& y,
+                                uint32_t n_tokens) {
+  if (!matvec_fused_supports(dtype, cols, w_offset))
+    fail("Vulkan matvec_norm: needs Q4_K or Q6_K with cols % 256 == 0 (Q4_K at a 16-byte offset)");
+  if (n_tokens == 0 || n_parts == 0) fail("Vulkan matvec_norm: no tokens or no partial sums");
+  const uint64_t row_bytes = check_weights("matvec_norm", dtype, w, w_offset, rows, cols);
+  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_norm x");
+  need_floats(ss_part, uint64_t(n_tokens) * n_parts, "Vulkan matvec_norm ss_part");
+  need_floats(norm_w, cols, "Vulkan matvec_norm norm weight");
+  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_norm y");
+  if (&y == &x || &y == &ss_part) fail("Vulkan matvec_norm: y aliases an input");
+  constexpr uint32_t kRows = 4;
+  const MatvecNormPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_parts,
+                            eps};
+  const char* shader = dtype == DType::Q4_K ? "matvec_q4_k_norm" : "matvec_q6_k_norm";
+  const ComputePipeline& p = spec_pipeline(shader, 5, sizeof(MatvecNormPush), {32 * kRows, kRows});
+  rec.dispatch(p, {w, x, y, ss_part, norm_w}, push, groups_for(rows, kRows), n_tokens, 1, shader);
 }
 
 struct GluNormPush {

@@ -126,13 +126,19 @@ class VulkanKernels {
                              const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
                              uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
 
-  // Residual projection for Llama decode: y[t * rows + r] += W[r] . x_t (Q4_K, cols % 256 == 0, w_offset % 16 ==
-  // 0), and ss_part[t * matvec_resid_parts(rows) + g] = the sum of squares of workgroup g's updated rows, so that
-  // matvec_glu_norm can RMS-normalize y without a dispatch of its own. x must not alias y.
+  // Residual projection for Llama decode: y[t * rows + r] += W[r] . x_t (matvec_fused_supports), and
+  // ss_part[t * matvec_resid_parts(rows) + g] = the sum of squares of workgroup g's updated rows, so that
+  // matvec_norm / matvec_glu_norm can RMS-normalize y without a dispatch of their own. x must not alias y.
+  static bool matvec_fused_supports(DType dtype, uint32_t cols, uint64_t w_offset);
   static uint32_t matvec_resid_parts(uint32_t rows) { return (rows + 3) / 4; }
   void matvec_resid(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
                     uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, const GpuBuffer& ss_part,
                     uint32_t n_tokens);
+  // matvec on RMSNorm(x) * norm_w (weights as is; eps), the mean square of x from the n_parts partial sums per
+  // token in ss_part (matvec_resid), formed as x is read (matvec_fused_supports types). y must not alias x.
+  void matvec_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
+                   uint32_t cols, const GpuBuffer& x, const GpuBuffer& ss_part, uint32_t n_parts,
+                   const GpuBuffer& norm_w, float eps, const GpuBuffer& y, uint32_t n_tokens);
   // matvec_glu on x normalized as RMSNorm(x) * norm_w (weights as is; eps), its mean square taken from the n_parts
   // partial sums in ss_part that matvec_resid left (n_parts per token, cols = the residual's width).
   void matvec_glu_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& gate, const GpuBuffer& up, uint32_t rows,

@@ -236,9 +236,12 @@ class VulkanModel final : public Model {
   // Decode attention with the norm/RoPE/KV store folded in (attention_decode_rope), with fusion on:
   // UNICORN_VK_ATTN_ROPE=1. Off by default until it is measured against rope_store + attention_decode on a GPU.
   bool attn_rope_ = false;
-  // Llama decode without the add_rmsnorm between attention and MLP (matvec_resid + matvec_glu_norm):
-  // UNICORN_VK_RESID_NORM=1. Off by default until it is measured on a GPU.
+  // Llama decode without add_rmsnorm dispatches (matvec_resid into the residual, the next kernels norm their
+  // input as they read it: matvec_glu_norm, matvec_norm): UNICORN_VK_RESID_NORM=1. Off by default until it is
+  // measured on a GPU. resid_in_: the current layer's input is x_ with partial sums in ss_part_ (not xn_).
   bool resid_norm_ = false;
+  bool resid_in_ = false;
+  bool takes_normed_input(int l) const;
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -568,6 +571,14 @@ void VulkanModel::submit() {
   }
 }
 
+bool VulkanModel::takes_normed_input(int l) const {
+  if (l >= gpu_layers_) return false;
+  const GpuLayer& G = layers_[l];
+  for (const GpuMatrix* m : {&G.wq, &G.wk, &G.wv})
+    if (m->any_width || !VulkanKernels::matvec_fused_supports(m->dtype, m->cols, 0)) return false;
+  return cfg_.kv_source[l] == l;
+}
+
 void VulkanModel::layer_standard(int l, int n, int pos) {
   const GpuLayer& G = layers_[l];
   const bool gemma = cfg_.arch != ModelArch::Llama;
@@ -576,17 +587,29 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
   if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
   // Llama decode with UNICORN_VK_RESID_NORM=1: the output projection adds into x_ and leaves partial sums of
-  // squares, and the fused gate/up norms its input as it reads it: no add_rmsnorm dispatch between them.
+  // squares, and the fused gate/up norms its input as it reads it: no add_rmsnorm dispatch between them (nor after
+  // the MLP when the next layer norms its own input).
   const float mult = cfg_.sparsity_multiplier[l];
-  const bool resid = resid_norm_ && fuse_ && !gemma && n == 1 && G.wo.dtype == DType::Q4_K && !G.wo.any_width &&
-                     G.wo.cols % 256 == 0 && !std::isfinite(mult) && !G.w_gate.any_width &&
+  const bool resid = resid_norm_ && fuse_ && !gemma && n == 1 && !G.wo.any_width &&
+                     VulkanKernels::matvec_fused_supports(G.wo.dtype, G.wo.cols, 0) && !std::isfinite(mult) &&
+                     !G.w_gate.any_width &&
                      VulkanKernels::matvec_glu_supports(G.w_gate.dtype, G.w_up.dtype, G.w_gate.cols);
+  if (l == 0) resid_in_ = false;
   attention(l, xn_, n, pos, o_, resid);
+  resid_in_ = false;  // consumed by the q/k/v projections
   if (resid) {
     const hal::GluActivation act = cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu;
     kernels_->matvec_glu_norm(*rec_, G.w_gate.dtype, G.w_gate.buf, G.w_up.buf, static_cast<uint32_t>(cfg_.ffn[l]),
                               G.w_gate.cols, x_, ss_part_, VulkanKernels::matvec_resid_parts(H_), G.ffn_norm, eps_,
                               gate_, N, act);
+    // The down projection adds into x_ too when the next layer can norm its own input; else ffo_ as below.
+    if (takes_normed_input(l + 1) && !G.w_down.any_width &&
+        VulkanKernels::matvec_fused_supports(G.w_down.dtype, G.w_down.cols, 0)) {
+      kernels_->matvec_resid(*rec_, G.w_down.dtype, G.w_down.buf, 0, G.w_down.rows, G.w_down.cols, gate_, x_,
+                             ss_part_, N);
+      resid_in_ = true;
+      return;
+    }
     matvec(G.w_down, gate_, ffo_, n);
   } else if (fuse_) {
     kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
@@ -766,10 +789,16 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   const bool owns_kv = cfg_.kv_source[l] == l;
   const RmsWeight head_norm = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   rec_->begin_concurrent();  // q, k and v read the same input and write different buffers
-  matvec(G.wq, in, q_, n);
+  // After a residual down projection (resid_in_) the input is x_, normed here as it is read.
+  auto project = [&](const GpuMatrix& m, const GpuBuffer& y) {
+    if (!resid_in_) return matvec(m, in, y, n);
+    kernels_->matvec_norm(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x_, ss_part_,
+                          VulkanKernels::matvec_resid_parts(H_), G.attn_norm, eps_, y, static_cast<uint32_t>(n));
+  };
+  project(G.wq, q_);
   if (owns_kv) {
-    matvec(G.wk, in, k_, n);
-    matvec(G.wv, in, v_, n);
+    project(G.wk, k_);
+    project(G.wv, v_);
   }
   rec_->end_concurrent();
   const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;

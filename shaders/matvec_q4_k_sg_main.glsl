@@ -9,24 +9,8 @@
 layout(constant_id = 1) const uint ROWS = 4;
 layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
-#ifdef RESID
-// matvec_q4_k_resid.comp: the output is added into the residual y (y += W x, read and written in place: one slice
-// per row), and each workgroup writes the sum of squares of its updated rows to ss_part[token * groups + group], so
-// that the next kernel can RMS-normalize y without a dispatch of its own (matvec_q4_k_glu_norm.comp).
-layout(std430, binding = 2) buffer Y { float y[]; };
-layout(std430, binding = 3) writeonly buffer SsPart { float ss_part[]; };
-shared float slice_ss[ROWS];
-#else
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
-#endif
-layout(push_constant) uniform Params {
-  uint rows;       // output rows
-  uint cols;       // elements per row (multiple of 256)
-  uint row_bytes;  // stored bytes per row (144 per super-block)
-  uint w_offset;   // byte offset of the matrix in the weight buffer (multiple of 16)
-} p;
+#include "sg_io.glsl"
 
-vec4 x_in(uint i) { return x4[i]; }
 #include "q4_k_sg_dot.glsl"
 
 #include "slice.glsl"
@@ -35,6 +19,7 @@ void main() {
   const uint lane = slice_lane(), slice = slice_index();
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
+  begin_input(token);
   float acc = 0.0;
   if (row < p.rows) {
     const uint part = lane % 8u, pair = part / 2u;
@@ -55,20 +40,5 @@ void main() {
     }
   }
   const float total = slice_sum(acc);
-#ifdef RESID
-  float updated = 0.0;
-  if (lane == 0u && row < p.rows) {
-    updated = y[token * p.rows + row] + total;
-    y[token * p.rows + row] = updated;
-  }
-  if (lane == 0u) slice_ss[slice] = updated * updated;
-  barrier();
-  if (gl_LocalInvocationID.x == 0u) {
-    float ss = 0.0;
-    for (uint i = 0; i < ROWS; ++i) ss += slice_ss[i];
-    ss_part[token * gl_NumWorkGroups.x + gl_WorkGroupID.x] = ss;
-  }
-#else
-  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
-#endif
+  store_row(total, lane, slice, row, token);
 }

@@ -572,50 +572,60 @@ TEST_CASE("vulkan matvec_glu equals act(gate . x) * (up . x) for Q4_K, SiLU and 
   CHECK_NO_VALIDATION_ERRORS();
 }
 
-TEST_CASE("vulkan matvec_resid + matvec_glu_norm equal matvec, add, rmsnorm and matvec_glu", "[vulkan]") {
+TEST_CASE("vulkan matvec_resid, matvec_norm and matvec_glu_norm equal matvec, add, rmsnorm and matvec_glu",
+          "[vulkan]") {
   NEED_VULKAN();
   struct Case {
-    uint32_t hidden, cols, ffn, tokens;  // residual rows (= the GLU's cols), o-proj cols, GLU rows
+    uint32_t hidden, cols, ffn, tokens;  // residual rows (= the normed kernels' cols), resid cols, normed rows
+    DType type;                          // of the resid and matvec_norm matrices (the GLU is Q4_K)
   };
-  for (const Case& c : {Case{512, 256, 37, 1}, Case{256, 512, 64, 2}, Case{1024, 768, 5, 3}}) {
-    INFO("hidden " << c.hidden << " cols " << c.cols << " ffn " << c.ffn << " tokens " << c.tokens);
+  for (const Case& c : {Case{512, 256, 37, 1, DType::Q4_K}, Case{256, 512, 64, 2, DType::Q6_K},
+                        Case{1024, 768, 5, 3, DType::Q4_K}, Case{768, 256, 21, 1, DType::Q6_K}}) {
+    INFO("hidden " << c.hidden << " cols " << c.cols << " ffn " << c.ffn << " tokens " << c.tokens << " "
+                   << dtype_name(c.type));
     const float eps = 1e-5f;
     const std::vector<float> wo = random_floats(size_t(c.hidden) * c.cols, 141);
     const std::vector<float> wg = random_floats(size_t(c.ffn) * c.hidden, 142), wu = random_floats(size_t(c.ffn) * c.hidden, 143);
     const std::vector<float> a = random_floats(size_t(c.tokens) * c.cols, 144, 0.5f);
     const std::vector<float> x = random_floats(size_t(c.tokens) * c.hidden, 145), nw = random_floats(c.hidden, 146);
-    auto q4k = [&](const std::vector<float>& w, uint32_t rows, uint32_t cols) {
-      const std::vector<uint8_t> q = quantize_matrix(DType::Q4_K, w, rows, cols);
+    auto quantized = [&](DType t, const std::vector<float>& w, uint32_t rows, uint32_t cols) {
+      const std::vector<uint8_t> q = quantize_matrix(t, w, rows, cols);
       GpuBuffer b(ctx, q.size(), BufferPlace::DeviceLocal);
       b.upload(q.data(), q.size());
       return b;
     };
-    GpuBuffer ob = q4k(wo, c.hidden, c.cols), gb = q4k(wg, c.ffn, c.hidden), ub = q4k(wu, c.ffn, c.hidden);
+    GpuBuffer ob = quantized(c.type, wo, c.hidden, c.cols), nb = quantized(c.type, wg, c.ffn, c.hidden);
+    GpuBuffer gb = quantized(DType::Q4_K, wg, c.ffn, c.hidden), ub = quantized(DType::Q4_K, wu, c.ffn, c.hidden);
     GpuBuffer ab = upload(ctx, a), nwb = upload(ctx, nw);
     const uint32_t parts = VulkanKernels::matvec_resid_parts(c.hidden);
-    // Fused: x += Wo a with partial sums of squares, then the GLU on the normed x.
+    const auto nans = [&](size_t count) { return upload(ctx, std::vector<float>(count, std::nanf(""))); };
+    // Fused: x += W a with partial sums of squares, then the GLU and a mat-vec on the normed x.
     GpuBuffer x1 = upload(ctx, x), ss(ctx, size_t(c.tokens) * parts * 4, BufferPlace::DeviceLocal);
-    GpuBuffer y1 = upload(ctx, std::vector<float>(size_t(c.tokens) * c.ffn, std::nanf("")));
+    GpuBuffer y1 = nans(size_t(c.tokens) * c.ffn), m1 = nans(size_t(c.tokens) * c.ffn);
     // Reference: the unfused kernels.
     GpuBuffer x2 = upload(ctx, x), o2(ctx, size_t(c.tokens) * c.hidden * 4, BufferPlace::DeviceLocal);
     GpuBuffer xn2(ctx, size_t(c.tokens) * c.hidden * 4, BufferPlace::DeviceLocal);
-    GpuBuffer y2 = upload(ctx, std::vector<float>(size_t(c.tokens) * c.ffn, std::nanf("")));
+    GpuBuffer y2 = nans(size_t(c.tokens) * c.ffn), m2 = nans(size_t(c.tokens) * c.ffn);
     CommandRecorder rec(ctx);
-    vk.matvec_resid(rec, DType::Q4_K, ob, 0, c.hidden, c.cols, ab, x1, ss, c.tokens);
+    vk.matvec_resid(rec, c.type, ob, 0, c.hidden, c.cols, ab, x1, ss, c.tokens);
     vk.matvec_glu_norm(rec, DType::Q4_K, gb, ub, c.ffn, c.hidden, x1, ss, parts, nwb, eps, y1, c.tokens,
                        GluActivation::Silu);
-    vk.matvec(rec, DType::Q4_K, ob, 0, c.hidden, c.cols, ab, o2, c.tokens);
+    vk.matvec_norm(rec, c.type, nb, 0, c.ffn, c.hidden, x1, ss, parts, nwb, eps, m1, c.tokens);
+    vk.matvec(rec, c.type, ob, 0, c.hidden, c.cols, ab, o2, c.tokens);
     vk.add(rec, x2, o2, x2, c.tokens * c.hidden, c.tokens * c.hidden);
     vk.rmsnorm(rec, x2, &nwb, xn2, c.hidden, c.tokens, eps, RmsWeight::Weight);
     vk.matvec_glu(rec, DType::Q4_K, gb, ub, c.ffn, c.hidden, xn2, y2, c.tokens, GluActivation::Silu);
+    vk.matvec(rec, c.type, nb, 0, c.ffn, c.hidden, xn2, m2, c.tokens);
     rec.submit_and_wait();
     check_close(download(x1, x.size()), download(x2, x.size()), 1e-6f, 1e-6f);  // the same sums, added in place
     check_close(download(y1, size_t(c.tokens) * c.ffn), download(y2, size_t(c.tokens) * c.ffn), 1e-4f, 1e-5f);
+    check_close(download(m1, size_t(c.tokens) * c.ffn), download(m2, size_t(c.tokens) * c.ffn), 1e-4f, 1e-5f);
   }
   GpuBuffer w(ctx, 1 << 16, BufferPlace::DeviceLocal), a(ctx, 1 << 16, BufferPlace::DeviceLocal);
   GpuBuffer b(ctx, 1 << 16, BufferPlace::DeviceLocal), tiny(ctx, 4, BufferPlace::DeviceLocal);
   CommandRecorder rec(ctx);
-  CHECK_THROWS_AS(vk.matvec_resid(rec, DType::Q6_K, w, 0, 8, 256, a, b, tiny, 1), Error);   // type
+  CHECK_THROWS_AS(vk.matvec_resid(rec, DType::Q8_0, w, 0, 8, 256, a, b, tiny, 1), Error);   // type
+  CHECK_THROWS_AS(vk.matvec_norm(rec, DType::Q4_K, w, 0, 8, 256, a, tiny, 1, w, 1e-5f, a, 1), Error);  // aliasing
   CHECK_THROWS_AS(vk.matvec_resid(rec, DType::Q4_K, w, 0, 8, 256, a, a, tiny, 1), Error);   // aliasing
   CHECK_THROWS_AS(vk.matvec_resid(rec, DType::Q4_K, w, 0, 64, 256, a, b, tiny, 1), Error);  // ss_part too small
   CHECK(rec.pending() == 0);
