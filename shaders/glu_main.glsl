@@ -14,18 +14,16 @@ layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 #ifdef GLU_NORM
 // matvec_q4_k_glu_norm.comp: x is the un-normed residual; its RMS comes from the n_parts partial sums of squares
 // that matvec_q4_k_resid.comp left per token, and the input is x * inv_rms * norm weight, formed as it is read.
-layout(std430, binding = 4) readonly buffer SsPart { float ss_part[]; };
-layout(std430, binding = 5) readonly buffer NormW { vec4 wn4[]; };
 layout(push_constant) uniform Params {
   uint rows;
   uint cols;
   uint row_bytes;
-  uint n_parts;
+  uint n_parts;  // partial sums of squares per token in ss_part
   float eps;
 } p;
-float g_inv = 1.0;
-uint g_xbase = 0u;  // vec4 index of this token's row of x
-vec4 x_in(uint i) { return x4[i] * wn4[i - g_xbase] * g_inv; }
+#define NORM_SS_BINDING 4
+#define NORM_W_BINDING 5
+#include "norm_input.glsl"
 #else
 layout(push_constant) uniform Params {
   uint rows;
@@ -44,10 +42,7 @@ void main() {
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
 #ifdef GLU_NORM
-  float part = 0.0;
-  for (uint i = gl_LocalInvocationID.x; i < p.n_parts; i += WG_SIZE) part += ss_part[token * p.n_parts + i];
-  g_inv = inversesqrt(wg_sum(part) / float(p.cols) + p.eps);
-  g_xbase = token * p.cols / 4u;
+  begin_input(token);
 #endif
   float acc_g = 0.0, acc_u = 0.0;
   if (row < p.rows) {

@@ -13,33 +13,19 @@ shared float slice_ss[ROWS];
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #endif
 #if defined(NORM_IN)
-layout(std430, binding = 3) readonly buffer SsPart { float ss_part[]; };
-layout(std430, binding = 4) readonly buffer NormW { vec4 wn4[]; };
 layout(push_constant) uniform Params {
   uint rows;       // output rows
   uint cols;       // elements per row (multiple of 256)
   uint row_bytes;  // stored bytes per row
   uint w_offset;   // byte offset of the matrix in the weight buffer
-  uint n_parts;
+  uint n_parts;    // partial sums of squares per token in ss_part
   float eps;
 } p;
-float g_inv = 1.0;
-uint g_xbase = 0u;  // vec4 index of this token's row of x
-vec4 x_in(uint i) { return x4[i] * wn4[i - g_xbase] * g_inv; }
-// Call first, from uniform control flow (it holds barriers).
-void begin_input(uint token) {
-  float part = 0.0;
-  for (uint i = gl_LocalInvocationID.x; i < p.n_parts; i += WG_SIZE) part += ss_part[token * p.n_parts + i];
-  g_inv = inversesqrt(wg_sum(part) / float(p.cols) + p.eps);
-  g_xbase = token * p.cols / 4u;
-}
+#define NORM_SS_BINDING 3
+#define NORM_W_BINDING 4
+#include "norm_input.glsl"
 #else
-layout(push_constant) uniform Params {
-  uint rows;       // output rows
-  uint cols;       // elements per row (multiple of 256)
-  uint row_bytes;  // stored bytes per row
-  uint w_offset;   // byte offset of the matrix in the weight buffer
-} p;
+#include "matvec_params.glsl"
 vec4 x_in(uint i) { return x4[i]; }
 void begin_input(uint token) {}
 #endif
