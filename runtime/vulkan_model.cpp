@@ -510,6 +510,7 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
     gemma3n_inputs(tokens);
     for (int l = 0; l < gpu_layers_; ++l) layer_gemma3n(l, n, pos);
   } else {
+    resid_in_ = false;  // layer 0 reads xn_ (a forward cut short by an error may have left it set)
     for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
   }
 
@@ -594,7 +595,6 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
                      VulkanKernels::matvec_fused_supports(G.wo.dtype, G.wo.cols, 0) && !std::isfinite(mult) &&
                      !G.w_gate.any_width &&
                      VulkanKernels::matvec_glu_supports(G.w_gate.dtype, G.w_up.dtype, G.w_gate.cols);
-  if (l == 0) resid_in_ = false;
   attention(l, xn_, n, pos, o_, resid);
   resid_in_ = false;  // consumed by the q/k/v projections
   if (resid) {

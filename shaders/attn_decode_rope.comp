@@ -35,7 +35,6 @@ layout(push_constant) uniform Params {
   uint owns_kv;
 } p;
 
-shared vec4 partial4[WG_SIZE];
 shared float qh[4 * WG_SIZE], kh[4 * WG_SIZE], vh[4 * WG_SIZE];  // this head's query, new key and value
 
 float gain(uint mode, float w) { return mode == 1u ? w : (mode == 2u ? 1.0 + w : 1.0); }
@@ -63,15 +62,23 @@ float gain(uint mode, float w) { return mode == 1u ? w : (mode == 2u ? 1.0 + w :
     barrier();                                                                                         \
   }
 
+vec4 shared4(uint d, bool key) {
+  return key ? vec4(kh[4u * d], kh[4u * d + 1u], kh[4u * d + 2u], kh[4u * d + 3u])
+             : vec4(vh[4u * d], vh[4u * d + 1u], vh[4u * d + 2u], vh[4u * d + 3u]);
+}
+// The current token (t = kv_len - 1) of a layer that owns its cache: this workgroup's own copy.
+bool current(uint t) { return p.owns_kv != 0u && t == p.kv_len - 1u; }
+vec4 query4(uint h, uint d) { return vec4(qh[4u * d], qh[4u * d + 1u], qh[4u * d + 2u], qh[4u * d + 3u]); }
+vec4 key4(uint t, uint d, uint i) { return current(t) ? shared4(d, true) : vec4(k4[i]); }
+vec4 value4(uint t, uint d, uint i) { return current(t) ? shared4(d, false) : vec4(v4[i]); }
+#include "attn_decode_body.glsl"
+
 void main() {
   const uint h = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x;
   const uint group = p.n_heads / p.n_kv_heads, kvh = h / group;
   const uint hd = p.head_dim, half_dim = hd / 2u, hd4 = hd / 4u;
   const uint kv_stride = p.n_kv_heads * hd4;
-  const uint s_base = h * p.kv_len;
-  const uint last = p.kv_len - 1u;  // the current token's position, relative to kv_start
   const bool owns = p.owns_kv != 0u;
-  const float neg_inf = uintBitsToFloat(0xff800000u);
 
   NORM_ROPE(q, h * hd, p.q_norm, true, qh)
   if (owns) {  // uniform over the workgroup
@@ -91,55 +98,13 @@ void main() {
 #endif
     barrier();
     if (h % group == 0u) {
-      const uint row = (p.kv_start + last) * kv_stride + kvh * hd4;
+      const uint row = (p.kv_start + p.kv_len - 1u) * kv_stride + kvh * hd4;
       for (uint d = tid; d < hd4; d += WG_SIZE) {
-        k4[row + d] = KV_VEC4(vec4(kh[4u * d], kh[4u * d + 1u], kh[4u * d + 2u], kh[4u * d + 3u]));
-        v4[row + d] = KV_VEC4(vec4(vh[4u * d], vh[4u * d + 1u], vh[4u * d + 2u], vh[4u * d + 3u]));
+        k4[row + d] = KV_VEC4(shared4(d, true));
+        v4[row + d] = KV_VEC4(shared4(d, false));
       }
     }
   }
 
-  float local_max = neg_inf;
-  for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
-    const uint k_base = (p.kv_start + t) * kv_stride + kvh * hd4;
-    const bool mine = owns && t == last;
-    vec4 acc = vec4(0.0);
-    for (uint d = 0; d < hd4; ++d) {
-      const vec4 qd = vec4(qh[4u * d], qh[4u * d + 1u], qh[4u * d + 2u], qh[4u * d + 3u]);
-      const vec4 kd = mine ? vec4(kh[4u * d], kh[4u * d + 1u], kh[4u * d + 2u], kh[4u * d + 3u]) : vec4(k4[k_base + d]);
-      acc += qd * kd;
-    }
-    float s = (acc.x + acc.y + acc.z + acc.w) * p.scale;
-    if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
-    scores[s_base + t] = s;
-    local_max = max(local_max, s);
-  }
-  const float m = wg_max(local_max);
-  float local_sum = 0.0;
-  for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
-    const float e = exp(scores[s_base + t] - m);
-    scores[s_base + t] = e;
-    local_sum += e;
-  }
-  const float inv = 1.0 / wg_sum(local_sum);
-  // The weights written above by other invocations must be visible before the weighted sum reads them.
-  memoryBarrierBuffer();
-  barrier();
-  const uint groups = WG_SIZE / hd4, col = tid % hd4, g = tid / hd4;
-  vec4 acc = vec4(0.0);
-  if (g < groups) {
-    const uint v_base = p.kv_start * kv_stride + kvh * hd4 + col;
-    for (uint t = g; t < p.kv_len; t += groups) {
-      const vec4 vt = owns && t == last ? vec4(vh[4u * col], vh[4u * col + 1u], vh[4u * col + 2u], vh[4u * col + 3u])
-                                        : vec4(v4[v_base + t * kv_stride]);
-      acc += scores[s_base + t] * vt;
-    }
-  }
-  partial4[tid] = acc;
-  barrier();
-  if (tid < hd4) {
-    vec4 total = vec4(0.0);
-    for (uint i = 0; i < groups; ++i) total += partial4[i * hd4 + tid];
-    out4[h * hd4 + tid] = total * inv;
-  }
+  attend(h, kvh);
 }

@@ -7,13 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "base/error.h"
-#include "base/half.h"
 #include "tests/test_util.h"
 
 #ifdef UNICORN_HAVE_VULKAN
@@ -500,23 +498,12 @@ TEST_CASE("vulkan attention_decode_rope equals rope_store + attention_decode (GQ
     vk.set_kv_f16(false);
     // Same fp32 math in another order (the norms' sums): 1e-5.
     check_close(download(out2, q.size()), download(out1, q.size()), 1e-5f, 1e-6f);
-    std::vector<uint8_t> a(size_t(positions) * row * elem), b(a.size());
+    const size_t cache_elems = size_t(positions) * row;
     for (auto [x, y] : {std::pair<GpuBuffer*, GpuBuffer*>{&kc1, &kc2}, {&vc1, &vc2}}) {
-      x->download(a.data(), a.size());
-      y->download(b.data(), b.size());
-      if (c.f16) {
-        std::vector<float> fa, fb;
-        for (size_t i = 0; i < a.size(); i += 2) {
-          fa.push_back(f16_to_f32(uint16_t(a[i] | (a[i + 1] << 8))));
-          fb.push_back(f16_to_f32(uint16_t(b[i] | (b[i + 1] << 8))));
-        }
-        check_close(fb, fa, 1e-3f, 1e-6f);  // one F16 step where the fp32 values straddle a rounding boundary
-      } else {
-        std::vector<float> fa(a.size() / 4), fb(a.size() / 4);
-        std::memcpy(fa.data(), a.data(), a.size());
-        std::memcpy(fb.data(), b.data(), b.size());
-        check_close(fb, fa, 1e-5f, 1e-6f);
-      }
+      if (c.f16)  // one F16 step where the fp32 values straddle a rounding boundary
+        check_close(download_f16(*y, cache_elems), download_f16(*x, cache_elems), 1e-3f, 1e-6f);
+      else
+        check_close(download(*y, cache_elems), download(*x, cache_elems), 1e-5f, 1e-6f);
     }
   }
   GpuBuffer a(ctx, 1 << 16, BufferPlace::DeviceLocal), b(ctx, 1 << 16, BufferPlace::DeviceLocal);

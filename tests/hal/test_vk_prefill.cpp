@@ -155,22 +155,6 @@ TEST_CASE("vulkan split-K decode attention matches attention_decode's double-pre
 // ---- F16 KV cache (set_kv_f16): the NAME_kvf16 shaders ------------------------------------------------------------
 
 namespace {
-// An F16 cache buffer holding v rounded to F16; rounded gets the floats the kernels will read.
-GpuBuffer upload_f16(VulkanContext& ctx, const std::vector<float>& v, std::vector<float>& rounded) {
-  std::vector<uint16_t> h(v.size());
-  rounded.resize(v.size());
-  for (size_t i = 0; i < v.size(); ++i) rounded[i] = f16_to_f32(h[i] = f32_to_f16(v[i]));
-  GpuBuffer b(ctx, h.size() * 2, BufferPlace::HostVisible);
-  b.upload(h.data(), h.size() * 2);
-  return b;
-}
-std::vector<float> download_f16(const GpuBuffer& b, size_t n) {
-  std::vector<uint16_t> h(n);
-  b.download(h.data(), n * 2);
-  std::vector<float> f(n);
-  for (size_t i = 0; i < n; ++i) f[i] = f16_to_f32(h[i]);
-  return f;
-}
 // Turns the F16 cache off again when a test ends (the kernels object is shared by the tests).
 struct KvF16Scope {
   VulkanKernels& vk;

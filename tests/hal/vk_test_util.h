@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/dtype.h"
+#include "base/half.h"
 #include "base/error.h"
 #include "hal/vk_context.h"
 #include "hal/vk_kernels.h"
@@ -72,6 +73,22 @@ inline std::vector<float> download(const hal::GpuBuffer& b, size_t n) {
   return v;
 }
 
+// An F16 cache buffer holding v rounded to F16; rounded gets the floats the kernels will read.
+inline hal::GpuBuffer upload_f16(hal::VulkanContext& ctx, const std::vector<float>& v, std::vector<float>& rounded) {
+  std::vector<uint16_t> h(v.size());
+  rounded.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) rounded[i] = f16_to_f32(h[i] = f32_to_f16(v[i]));
+  hal::GpuBuffer b(ctx, h.size() * 2, hal::BufferPlace::HostVisible);
+  b.upload(h.data(), h.size() * 2);
+  return b;
+}
+inline std::vector<float> download_f16(const hal::GpuBuffer& b, size_t n) {
+  std::vector<uint16_t> h(n);
+  b.download(h.data(), n * 2);
+  std::vector<float> f(n);
+  for (size_t i = 0; i < n; ++i) f[i] = f16_to_f32(h[i]);
+  return f;
+}
 // |got - want| <= atol + rtol * |want| for every element; reports the first failure.
 inline void check_close(const std::vector<float>& got, const std::vector<float>& want, float rtol, float atol) {
   REQUIRE(got.size() == want.size());
