@@ -116,35 +116,6 @@ class VulkanKernels {
                   uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
                   const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms);
 
-  // rope_store (one token; its key and value at position kv_start + kv_len - 1 when owns_kv, else the layer reads
-  // a cache another layer filled) followed by attention_decode, in one dispatch: q, k and v are the unrotated
-  // projections. For head_dim % 4 == 0, head_dim <= 1024 (attention_decode_rope_supports); n_kv_heads >= 1.
-  static bool attention_decode_rope_supports(uint32_t head_dim) { return head_dim % 4 == 0 && head_dim <= 1024; }
-  void attention_decode_rope(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k, const GpuBuffer& v,
-                             const GpuBuffer& cos_sin, uint32_t cs_offset, bool interleaved, const HeadNorms& norms,
-                             bool owns_kv, const GpuBuffer& k_cache, const GpuBuffer& v_cache,
-                             const GpuBuffer& scores, const GpuBuffer& out, uint32_t n_heads, uint32_t n_kv_heads,
-                             uint32_t head_dim, uint32_t kv_start, uint32_t kv_len, float scale, float softcap);
-
-  // Residual projection for Llama decode: y[t * rows + r] += W[r] . x_t (matvec_fused_supports), and
-  // ss_part[t * matvec_resid_parts(rows) + g] = the sum of squares of workgroup g's updated rows, so that
-  // matvec_norm / matvec_glu_norm can RMS-normalize y without a dispatch of their own. x must not alias y.
-  static bool matvec_fused_supports(DType dtype, uint32_t cols, uint64_t w_offset);
-  static uint32_t matvec_resid_parts(uint32_t rows) { return (rows + 3) / 4; }
-  void matvec_resid(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
-                    uint32_t cols, const GpuBuffer& x, const GpuBuffer& y, const GpuBuffer& ss_part,
-                    uint32_t n_tokens);
-  // matvec on RMSNorm(x) * norm_w (weights as is; eps), the mean square of x from the n_parts partial sums per
-  // token in ss_part (matvec_resid), formed as x is read (matvec_fused_supports types). y must not alias x.
-  void matvec_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
-                   uint32_t cols, const GpuBuffer& x, const GpuBuffer& ss_part, uint32_t n_parts,
-                   const GpuBuffer& norm_w, float eps, const GpuBuffer& y, uint32_t n_tokens);
-  // matvec_glu on x normalized as RMSNorm(x) * norm_w (weights as is; eps), its mean square taken from the n_parts
-  // partial sums in ss_part that matvec_resid left (n_parts per token, cols = the residual's width).
-  void matvec_glu_norm(CommandRecorder& rec, DType dtype, const GpuBuffer& gate, const GpuBuffer& up, uint32_t rows,
-                       uint32_t cols, const GpuBuffer& x, const GpuBuffer& ss_part, uint32_t n_parts,
-                       const GpuBuffer& norm_w, float eps, const GpuBuffer& y, uint32_t n_tokens, GluActivation act);
-
   // Whether matvec_glu takes these gate/up matrices (Q4_K, cols % 256 == 0, offset 0).
   static bool matvec_glu_supports(DType gate, DType up, uint32_t cols);
   // y[t * rows + r] = act(gate[r] . x_t) * (up[r] . x_t) for t < n_tokens: the decode gate/up projections with the

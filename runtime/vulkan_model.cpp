@@ -216,10 +216,7 @@ class VulkanModel final : public Model {
   // router's weights), then altup_route.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
-  // out = the attention block's output; with resid, x_ += it instead, with ss_part_ for matvec_glu_norm.
-  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out, bool resid = false);
-  // The output projection, or with resid its residual form (x_ += W att_, partial sums of squares in ss_part_).
-  void attn_output(const GpuLayer& G, const GpuBuffer& out, int n, bool resid);
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
   void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
 
@@ -233,15 +230,6 @@ class VulkanModel final : public Model {
   int gpu_layers_ = 0;
   bool profile_ = false;
   bool fuse_ = true;  // fused kernels (add+norm, norm+rope+KV store, gate/up+GLU); UNICORN_VK_FUSE=0 turns them off
-  // Decode attention with the norm/RoPE/KV store folded in (attention_decode_rope), with fusion on:
-  // UNICORN_VK_ATTN_ROPE=1. Off by default until it is measured against rope_store + attention_decode on a GPU.
-  bool attn_rope_ = false;
-  // Llama decode without add_rmsnorm dispatches (matvec_resid into the residual, the next kernels norm their
-  // input as they read it: matvec_glu_norm, matvec_norm): UNICORN_VK_RESID_NORM=1. Off by default until it is
-  // measured on a GPU. resid_in_: the current layer's input is x_ with partial sums in ss_part_ (not xn_).
-  bool resid_norm_ = false;
-  bool resid_in_ = false;
-  bool takes_normed_input(int l) const;
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -263,7 +251,6 @@ class VulkanModel final : public Model {
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
-  GpuBuffer ss_part_;   // matvec_resid's partial sums of squares of the residual
   std::map<std::string, OpTime> op_times_;
   // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
   // waiting for the last submission.
@@ -311,8 +298,6 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
-  if (const char* e = std::getenv("UNICORN_VK_ATTN_ROPE")) attn_rope_ = std::string(e) == "1";
-  if (const char* e = std::getenv("UNICORN_VK_RESID_NORM")) resid_norm_ = std::string(e) == "1";
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -443,7 +428,6 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
     up_ = floats(N * max_ffn_);
     ffo_ = floats(N * H_);
     row_ = floats(H_);
-    ss_part_ = floats(N * VulkanKernels::matvec_resid_parts(H_));
     // What crosses to a CPU tail: the hidden rows, or Gemma 3n's streams and per-layer inputs.
     if (cpu_tail_) {
       const bool g3n = cfg_.arch == ModelArch::Gemma3n;
@@ -510,7 +494,6 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
     gemma3n_inputs(tokens);
     for (int l = 0; l < gpu_layers_; ++l) layer_gemma3n(l, n, pos);
   } else {
-    resid_in_ = false;  // layer 0 reads xn_ (a forward cut short by an error may have left it set)
     for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
   }
 
@@ -572,14 +555,6 @@ void VulkanModel::submit() {
   }
 }
 
-bool VulkanModel::takes_normed_input(int l) const {
-  if (l >= gpu_layers_) return false;
-  const GpuLayer& G = layers_[l];
-  for (const GpuMatrix* m : {&G.wq, &G.wk, &G.wv})
-    if (m->any_width || !VulkanKernels::matvec_fused_supports(m->dtype, m->cols, 0)) return false;
-  return cfg_.kv_source[l] == l;
-}
-
 void VulkanModel::layer_standard(int l, int n, int pos) {
   const GpuLayer& G = layers_[l];
   const bool gemma = cfg_.arch != ModelArch::Llama;
@@ -587,31 +562,8 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
   if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
-  // Llama decode with UNICORN_VK_RESID_NORM=1: the output projection adds into x_ and leaves partial sums of
-  // squares, and the fused gate/up norms its input as it reads it: no add_rmsnorm dispatch between them (nor after
-  // the MLP when the next layer norms its own input).
-  const float mult = cfg_.sparsity_multiplier[l];
-  const bool resid = resid_norm_ && fuse_ && !gemma && n == 1 && !G.wo.any_width &&
-                     VulkanKernels::matvec_fused_supports(G.wo.dtype, G.wo.cols, 0) && !std::isfinite(mult) &&
-                     !G.w_gate.any_width &&
-                     VulkanKernels::matvec_glu_supports(G.w_gate.dtype, G.w_up.dtype, G.w_gate.cols);
-  attention(l, xn_, n, pos, o_, resid);
-  resid_in_ = false;  // consumed by the q/k/v projections
-  if (resid) {
-    const hal::GluActivation act = cfg_.gelu_mlp ? hal::GluActivation::GeluTanh : hal::GluActivation::Silu;
-    kernels_->matvec_glu_norm(*rec_, G.w_gate.dtype, G.w_gate.buf, G.w_up.buf, static_cast<uint32_t>(cfg_.ffn[l]),
-                              G.w_gate.cols, x_, ss_part_, VulkanKernels::matvec_resid_parts(H_), G.ffn_norm, eps_,
-                              gate_, N, act);
-    // The down projection adds into x_ too when the next layer can norm its own input; else ffo_ as below.
-    if (takes_normed_input(l + 1) && !G.w_down.any_width &&
-        VulkanKernels::matvec_fused_supports(G.w_down.dtype, G.w_down.cols, 0)) {
-      kernels_->matvec_resid(*rec_, G.w_down.dtype, G.w_down.buf, 0, G.w_down.rows, G.w_down.cols, gate_, x_,
-                             ss_part_, N);
-      resid_in_ = true;
-      return;
-    }
-    matvec(G.w_down, gate_, ffo_, n);
-  } else if (fuse_) {
+  attention(l, xn_, n, pos, o_);
+  if (fuse_) {
     kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
                           eps_);
   } else {
@@ -619,7 +571,7 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
     kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
     norm(x_, G.ffn_norm, xn_, H_, N);
   }
-  if (!resid) mlp(l, xn_, n, ffo_);
+  mlp(l, xn_, n, ffo_);
   // The next norm: the next GPU layer's input norm or, after the last layer, the output norm (all rows; the head
   // picks its row). None when a CPU tail takes the hidden state.
   const GpuBuffer* next = l + 1 < gpu_layers_ ? &layers_[l + 1].attn_norm : (cpu_tail_ ? nullptr : &final_norm_);
@@ -774,13 +726,7 @@ void VulkanModel::gemma3n_output(int n, int first, int rows) {
   norm(xn_, final_norm_, xn_, H_, R);
 }
 
-void VulkanModel::attn_output(const GpuLayer& G, const GpuBuffer& out, int n, bool resid) {
-  if (!resid) return matvec(G.wo, att_, out, n);
-  kernels_->matvec_resid(*rec_, G.wo.dtype, G.wo.buf, 0, G.wo.rows, G.wo.cols, att_, x_, ss_part_,
-                         static_cast<uint32_t>(n));
-}
-
-void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out, bool resid) {
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
   const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
@@ -789,43 +735,21 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   const bool owns_kv = cfg_.kv_source[l] == l;
   const RmsWeight head_norm = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   rec_->begin_concurrent();  // q, k and v read the same input and write different buffers
-  // After a residual down projection (resid_in_) the input is x_, normed here as it is read.
-  auto project = [&](const GpuMatrix& m, const GpuBuffer& y) {
-    if (!resid_in_) return matvec(m, in, y, n);
-    kernels_->matvec_norm(*rec_, m.dtype, m.buf, 0, m.rows, m.cols, x_, ss_part_,
-                          VulkanKernels::matvec_resid_parts(H_), G.attn_norm, eps_, y, static_cast<uint32_t>(n));
-  };
-  project(G.wq, q_);
+  matvec(G.wq, in, q_, n);
   if (owns_kv) {
-    project(G.wk, k_);
-    project(G.wv, v_);
+    matvec(G.wk, in, k_, n);
+    matvec(G.wv, in, v_, n);
   }
   rec_->end_concurrent();
   const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
   const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
-  VulkanKernels::HeadNorms norms;
-  norms.q_w = has_q_norm ? &G.q_norm : nullptr;
-  norms.k_w = has_k_norm ? &G.k_norm : nullptr;
-  norms.mode = head_norm;
-  norms.v_norm = v_norm;
-  norms.eps = eps_;
-  const GpuLayer& src = layers_[cfg_.kv_source[l]];
-  const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
-  const float cap = static_cast<float>(cfg_.attn_softcap);
-  const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
-  const uint32_t p = static_cast<uint32_t>(pos);
-  const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0, len = p - start + 1;
-  // The tiled kernels hold a head in registers/shared memory up to 256 wide; wider heads take the plain ones.
-  const bool tiled = hd <= 256;
-  // Split-K decode once one workgroup per head would leave most of the GPU idle on a long context.
-  const bool split = tiled && len > 2 * VulkanKernels::kDecodeChunk;
-  if (fuse_ && attn_rope_ && n == 1 && !split && VulkanKernels::attention_decode_rope_supports(hd)) {
-    kernels_->attention_decode_rope(*rec_, q_, k_, v_, rope, p * hd, cfg_.rope_interleaved, norms, owns_kv,
-                                    src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len, scale, cap);
-    attn_output(G, out, n, resid);
-    return;
-  }
   if (fuse_) {
+    VulkanKernels::HeadNorms norms;
+    norms.q_w = has_q_norm ? &G.q_norm : nullptr;
+    norms.k_w = has_k_norm ? &G.k_norm : nullptr;
+    norms.mode = head_norm;
+    norms.v_norm = v_norm;
+    norms.eps = eps_;
     kernels_->rope_store(*rec_, q_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nh, owns_kv ? nkv : 0u, hd,
                          cfg_.rope_interleaved, N, G.k_cache, G.v_cache, static_cast<uint32_t>(pos), norms);
   } else {
@@ -839,8 +763,18 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
                          G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
     }
   }
+  const GpuLayer& src = layers_[cfg_.kv_source[l]];
+  const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
+  const float cap = static_cast<float>(cfg_.attn_softcap);
+  const uint32_t window = sliding ? static_cast<uint32_t>(cfg_.sliding_window) : 0u;
+  // The tiled kernels hold a head in registers/shared memory up to 256 wide; wider heads take the plain ones.
+  const bool tiled = hd <= 256;
   if (n == 1) {
-    if (split)
+    const uint32_t p = static_cast<uint32_t>(pos);
+    const uint32_t start = window > 0 && p + 1 > window ? p + 1 - window : 0;
+    const uint32_t len = p - start + 1;
+    // Split-K once one workgroup per head would leave most of the GPU idle on a long context.
+    if (tiled && len > 2 * VulkanKernels::kDecodeChunk)
       kernels_->attention_decode_split(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd, start, len,
                                        scale, cap);
     else
@@ -853,7 +787,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
                              static_cast<uint32_t>(pos), N, window, scale, cap);
   }
-  attn_output(G, out, n, resid);
+  matvec(G.wo, att_, out, n);
 }
 
 void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {

@@ -3,9 +3,10 @@
 #include "common.glsl"
 
 // attn_decode.comp's contract (one query token, one workgroup per query head, GQA, softcap) for head_dim % 4 == 0
-// and head_dim <= 4 * WG_SIZE, reading q, K and V as vec4, with the weighted sum over values split across the
-// workgroup (attn_decode_body.glsl). attn_decode.comp gives each invocation one scalar column and walks all keys
-// serially, which left decode latency-bound on a GPU.
+// and head_dim <= 4 * WG_SIZE, reading q, K and V as vec4. The weighted sum over values is split across the
+// workgroup: invocation (g, c) adds keys t = g, g + G, ... into vec4 column c (G = WG_SIZE / (head_dim / 4) groups),
+// and the G partial sums are added in shared memory. attn_decode.comp gives each invocation one scalar column and
+// walks all keys serially, which left decode latency-bound on a GPU.
 layout(std430, binding = 0) readonly buffer Q { vec4 q4[]; };
 layout(std430, binding = 1) readonly buffer K { KV_VEC4 k4[]; };
 layout(std430, binding = 2) readonly buffer V { KV_VEC4 v4[]; };
@@ -21,12 +22,49 @@ layout(push_constant) uniform Params {
   float softcap;
 } p;
 
-vec4 query4(uint h, uint d) { return q4[h * (p.head_dim / 4u) + d]; }
-vec4 key4(uint t, uint d, uint i) { return vec4(k4[i]); }
-vec4 value4(uint t, uint d, uint i) { return vec4(v4[i]); }
-#include "attn_decode_body.glsl"
+shared vec4 partial4[WG_SIZE];
 
 void main() {
-  const uint h = gl_WorkGroupID.x;
-  attend(h, h / (p.n_heads / p.n_kv_heads));
+  const uint h = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x;
+  const uint kvh = h / (p.n_heads / p.n_kv_heads);
+  const uint hd4 = p.head_dim / 4u;
+  const uint q_base = h * hd4;
+  const uint kv_stride = p.n_kv_heads * hd4;
+  const uint s_base = h * p.kv_len;
+  const float neg_inf = uintBitsToFloat(0xff800000u);
+
+  float local_max = neg_inf;
+  for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
+    const uint k_base = (p.kv_start + t) * kv_stride + kvh * hd4;
+    vec4 acc = vec4(0.0);
+    for (uint d = 0; d < hd4; ++d) acc += q4[q_base + d] * vec4(k4[k_base + d]);
+    float s = (acc.x + acc.y + acc.z + acc.w) * p.scale;
+    if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
+    scores[s_base + t] = s;
+    local_max = max(local_max, s);
+  }
+  const float m = wg_max(local_max);
+  float local_sum = 0.0;
+  for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
+    const float e = exp(scores[s_base + t] - m);
+    scores[s_base + t] = e;
+    local_sum += e;
+  }
+  const float inv = 1.0 / wg_sum(local_sum);
+  // The weights written above by other invocations must be visible before the weighted sum reads them.
+  memoryBarrierBuffer();
+  barrier();
+  const uint groups = WG_SIZE / hd4, col = tid % hd4, g = tid / hd4;
+  vec4 acc = vec4(0.0);
+  if (g < groups) {
+    const uint v_base = p.kv_start * kv_stride + kvh * hd4 + col;
+    for (uint t = g; t < p.kv_len; t += groups) acc += scores[s_base + t] * vec4(v4[v_base + t * kv_stride]);
+  }
+  partial4[tid] = acc;
+  barrier();
+  if (tid < hd4) {
+    vec4 total = vec4(0.0);
+    for (uint i = 0; i < groups; ++i) total += partial4[i * hd4 + tid];
+    out4[q_base + tid] = total * inv;
+  }
 }

@@ -7,7 +7,12 @@
 //   float superblock_dot(uint block_byte, uint lane, uint x_base)   // lane in [0, 32)
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
-#include "matvec_params.glsl"
+layout(push_constant) uniform Params {
+  uint rows;       // output rows
+  uint cols;       // elements per row (multiple of 256)
+  uint row_bytes;  // stored bytes per row
+  uint w_offset;   // byte offset of the matrix in the weight buffer
+} p;
 
 void main() {
   const uint lane = gl_LocalInvocationID.x % 32u;

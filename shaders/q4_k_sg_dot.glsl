@@ -1,5 +1,5 @@
 // Shared by matvec_q4_k_sg.comp and matvec_q4_k_glu.comp: a lane's share of one Q4_K super-block (the lane layout
-// those kernels describe). The including shader defines x_in(i), the input's vec4 i (x4[i], or formed on the fly).
+// those kernels describe). The including shader declares x4 (the input as vec4).
 // Lane's share of one super-block: header hd, nibble bytes q, x starting at vec4 index xv. The scale bytes of
 // sub-blocks 2 * pair and 2 * pair + 1 are picked with shifts (no dynamic vector indexing, which may spill).
 float block_dot(uvec4 hd, uvec4 q, uint pair, uint xv) {
@@ -22,7 +22,7 @@ float block_dot(uvec4 hd, uvec4 q, uint pair, uint xv) {
   vec4 s0 = vec4(0.0), s1 = vec4(0.0);
   for (uint c = 0; c < 4u; ++c) {
     const uvec4 bytes = uvec4(q[c], q[c] >> 8, q[c] >> 16, q[c] >> 24);
-    const vec4 xa = x_in(xv + c), xb = x_in(xv + 8u + c);  // elements +0..15 and +32..47
+    const vec4 xa = x4[xv + c], xb = x4[xv + 8u + c];  // elements +0..15 and +32..47
     dot0 += dot(vec4(bytes & 15u), xa);
     dot1 += dot(vec4((bytes >> 4) & 15u), xb);
     s0 += xa;

@@ -6,8 +6,6 @@
 #    (Gemma 3n too: its AltUp streams and per-layer inputs cross to the CPU); a split across KV sharing is an error;
 #  - --kv-f16 on the GPU: the same greedy ids as the CPU's F16 cache, logits within 1e-3, and logits within 1e-2 of
 #    the F32 cache's;
-#  - the decode switches not yet on by default (UNICORN_VK_ATTN_ROPE=1, UNICORN_VK_RESID_NORM=1) give the default
-#    path's greedy ids;
 #  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local;
 #  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
 #    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
@@ -126,25 +124,6 @@ for spec in "q4km:shakespeare-llama" "q8_0:shakespeare-gemma3"; do
   run "$name.cpu" "$gguf" "$ids" --device cpu || failures=$((failures + 1))
   run "$name.vulkan" "$gguf" "$ids" --device vulkan || failures=$((failures + 1))
   same "$name.cpu" "$name.vulkan" 2e-2 || failures=$((failures + 1))
-done
-
-echo "== decode switches not yet on by default: the same greedy ids as the default path"
-# UNICORN_VK_ATTN_ROPE=1 (RoPE/KV store folded into decode attention) and UNICORN_VK_RESID_NORM=1 (no add_rmsnorm
-# between attention and MLP: Q4_K output projection and gate/up, so the Q4_K_M GGUF from above).
-for spec in "$WORK/shakespeare-llama-q4km.gguf:UNICORN_VK_RESID_NORM=1" \
-            "$WORK/shakespeare-llama-q4km.gguf:UNICORN_VK_ATTN_ROPE=1 UNICORN_VK_RESID_NORM=1" \
-            "$SHARED/fixtures/hf/gemma3n-tiny:UNICORN_VK_ATTN_ROPE=1"; do
-  model=${spec%%:*} switches=${spec#*:}
-  [ -e "$model" ] || continue
-  name=$(basename "$model" .gguf)
-  ref=$SHARED/models/shakespeare-llama/ref.json
-  [ -d "$model" ] && ref=$model/ref.json
-  ids=$(ids_of "$ref")
-  run "$name.default" "$model" "$ids" --device vulkan || failures=$((failures + 1))
-  # shellcheck disable=SC2086  # the switches are words
-  (export $switches; run "$name.switched" "$model" "$ids" --device vulkan) || failures=$((failures + 1))
-  echo "($switches)"
-  same "$name.default" "$name.switched" 1e-6 || failures=$((failures + 1))
 done
 
 echo "== device choice and errors"

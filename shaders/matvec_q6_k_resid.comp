@@ -1,4 +1,0 @@
-#version 450
-#define RESID 1
-#include "common.glsl"
-#include "matvec_q6_k_sg_main.glsl"
