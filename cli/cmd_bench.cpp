@@ -20,6 +20,27 @@ nlohmann::json stat_json(const BenchStat& s) {
   return {{"mean", s.mean}, {"stddev", s.stddev}, {"samples", s.samples}};
 }
 
+// Per forward: host time in all, its recording and waiting parts, and the GPU's first-to-last-command time.
+nlohmann::json forward_times_json(const ForwardTimes& t) {
+  const double f = static_cast<double>(t.forwards);
+  nlohmann::json j = {{"forwards", t.forwards}, {"host", t.total_ms / f}, {"recording", t.record_ms / f},
+                      {"waiting", t.wait_ms / f}};
+  if (t.gpu_ms > 0) j["gpu"] = t.gpu_ms / f;
+  return j;
+}
+
+void print_forward_times(const char* test, const ForwardTimes& t) {
+  if (t.forwards == 0) return;
+  const double f = static_cast<double>(t.forwards);
+  std::printf("%s per forward: %.3f ms on the host (%.3f recording, %.3f waiting for the GPU)", test, t.total_ms / f,
+              t.record_ms / f, t.wait_ms / f);
+  if (t.gpu_ms > 0) {
+    std::printf("; GPU %.3f ms from first command to last (%.0f%% of the host's)", t.gpu_ms / f,
+                100.0 * t.gpu_ms / t.total_ms);
+  }
+  std::printf("\n");
+}
+
 std::string pm(const BenchStat& s, int decimals = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, s.mean, decimals, s.stddev);
@@ -157,6 +178,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         out["decode_tok_s"] = stat_json(r.decode_tok_s);
         out["decode_gb_s"] = stat_json(r.decode_gb_s);
       }
+      if (r.prefill_times.forwards > 0) out["prefill_forward_ms"] = forward_times_json(r.prefill_times);
+      if (r.decode_times.forwards > 0) out["decode_forward_ms"] = forward_times_json(r.decode_times);
     } else {
       const double gib = r.weight_bytes / 1073741824.0;
       if (md) {
@@ -179,6 +202,8 @@ int cmd_bench(const std::vector<std::string>& args) {
           std::printf("decode bandwidth: %s GB/s  (%.1f MiB of weights read per token)\n", pm(r.decode_gb_s).c_str(),
                       r.decode_bytes_per_token / 1048576.0);
         }
+        print_forward_times("prefill", r.prefill_times);
+        print_forward_times("decode", r.decode_times);
       }
     }
   }

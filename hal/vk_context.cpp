@@ -226,22 +226,31 @@ void VulkanContext::create_device(const std::string& spec) {
   fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
   std::vector<VkExtensionProperties> exts(n_ext);
   if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
-  bool atomic_float_ext = false;
+  bool atomic_float_ext = false, float16_ext = false, executable_ext = false;
   for (const VkExtensionProperties& e : exts) {
+    if (std::strcmp(e.extensionName, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME) == 0) executable_ext = true;
+    if (std::strcmp(e.extensionName, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0) float16_ext = true;
     if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
     if (std::strcmp(e.extensionName, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME) == 0) atomic_float_ext = true;
   }
   // Optional features, enabled where the device has them: float atomic add on storage buffers (split-K prefill
-  // matmuls) and 16-bit storage-buffer access (an F16 KV cache).
+  // matmuls), 16-bit storage-buffer access (an F16 KV cache) and fp16 arithmetic (the prefill mat-muls).
+  VkPhysicalDeviceShaderFloat16Int8FeaturesKHR float16{};
+  float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR;
   VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float{};
   atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
+  atomic_float.pNext = float16_ext ? &float16 : nullptr;
   VkPhysicalDevice16BitStorageFeatures storage16{};
   storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
-  storage16.pNext = atomic_float_ext ? &atomic_float : nullptr;
+  storage16.pNext = atomic_float_ext ? &atomic_float : float16_ext ? static_cast<void*>(&float16) : nullptr;
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &storage16, {}};
   fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
   float_atomic_add_ = atomic_float_ext && atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
   storage16_ = storage16.storageBuffer16BitAccess == VK_TRUE;
+  float16_math_ = float16_ext && float16.shaderFloat16 == VK_TRUE;
+  // UNICORN_VK_PIPELINE_STATS=1: the driver's statistics of each pipeline (registers, spills...) on stderr.
+  const char* stats_env = std::getenv("UNICORN_VK_PIPELINE_STATS");
+  pipeline_stats_ = executable_ext && stats_env != nullptr && std::strcmp(stats_env, "1") == 0;
 
   uint32_t nq = 0;
   fn_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
@@ -287,11 +296,27 @@ void VulkanContext::create_device(const std::string& spec) {
   enable_atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
   VkPhysicalDevice16BitStorageFeatures enable_storage16{};
   enable_storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+  VkPhysicalDeviceShaderFloat16Int8FeaturesKHR enable_float16{};
+  enable_float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR;
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR enable_executable{};
+  enable_executable.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR;
   void* chain = nullptr;
+  if (pipeline_stats_) {
+    enabled.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+    enable_executable.pipelineExecutableInfo = VK_TRUE;
+    chain = &enable_executable;
+  }
+  if (float16_math_) {
+    enabled.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    enable_float16.shaderFloat16 = VK_TRUE;
+    enable_float16.pNext = chain;
+    chain = &enable_float16;
+  }
   if (float_atomic_add_) {
     enabled.push_back(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
     enable_atomic_float.shaderBufferFloat32Atomics = atomic_float.shaderBufferFloat32Atomics;
     enable_atomic_float.shaderBufferFloat32AtomicAdd = VK_TRUE;
+    enable_atomic_float.pNext = chain;
     chain = &enable_atomic_float;
   }
   if (storage16_) {
@@ -390,12 +415,12 @@ void VulkanContext::submit_and_wait(VkCommandBuffer cb) const {
   vk_check(r, "vkQueueSubmit/vkWaitForFences");
 }
 
-void VulkanContext::submit(VkCommandBuffer cb) const {
+void VulkanContext::submit(VkCommandBuffer cb, VkFence fence) const {
   VkSubmitInfo si{};
   si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
-  vk_check(fn_.vkQueueSubmit(queue_, 1, &si, VK_NULL_HANDLE), "vkQueueSubmit");
+  vk_check(fn_.vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
 }
 
 void VulkanContext::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) const {

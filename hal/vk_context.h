@@ -75,6 +75,11 @@ class VulkanContext {
   bool has_float_atomic_add() const { return float_atomic_add_; }
   // Shaders may read and write 16-bit types in storage buffers (storageBuffer16BitAccess, enabled when present).
   bool has_16bit_storage() const { return storage16_; }
+  // Shaders may compute in fp16 (shaderFloat16, enabled when present).
+  bool has_float16_math() const { return float16_math_; }
+  // UNICORN_VK_PIPELINE_STATS=1 on a device with VK_KHR_pipeline_executable_properties: pipelines print the
+  // driver's statistics of their compiled code (registers, spills, ...) to stderr when created.
+  bool pipeline_stats() const { return pipeline_stats_; }
   // Heap index of memory type index t.
   uint32_t heap_of_type(uint32_t t) const { return mem_props_.memoryTypes[t].heapIndex; }
   // Timestamps are usable on the compute queue; timestamp_period_ns converts ticks to nanoseconds.
@@ -93,8 +98,8 @@ class VulkanContext {
   // Submits an already recorded command buffer and waits (fence) for it.
   void submit_and_wait(VkCommandBuffer cb) const;
   // Submits cb without waiting (a later submit_and_wait on this queue waits for it too, through the barriers the
-  // caller records).
-  void submit(VkCommandBuffer cb) const;
+  // caller records); fence, when given, is signaled when cb completes.
+  void submit(VkCommandBuffer cb, VkFence fence = VK_NULL_HANDLE) const;
 
   // The physical devices the loader reports (creates and destroys an instance; no device).
   static std::vector<VulkanDeviceChoice> list_devices();
@@ -127,6 +132,8 @@ class VulkanContext {
   bool memory_budget_ = false;
   bool float_atomic_add_ = false;
   bool storage16_ = false;
+  bool float16_math_ = false;
+  bool pipeline_stats_ = false;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

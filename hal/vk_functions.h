@@ -68,6 +68,9 @@ namespace unicorn::hal {
   X(vkDestroyFence)                \
   X(vkWaitForFences)               \
   X(vkResetFences)                 \
+  X(vkGetFenceStatus)              \
+  X(vkGetPipelineExecutablePropertiesKHR) \
+  X(vkGetPipelineExecutableStatisticsKHR) \
   X(vkCreateQueryPool)             \
   X(vkDestroyQueryPool)            \
   X(vkGetQueryPoolResults)

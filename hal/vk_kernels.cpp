@@ -1,6 +1,8 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <cstdlib>
+
 #include "base/error.h"
 #include "hal/vk_kernel_checks.h"
 
@@ -100,7 +102,18 @@ struct AttnRowsPush {
 
 }  // namespace
 
-VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {}
+VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
+  const char* e = std::getenv("UNICORN_VK_F16_MATH");
+  set_matmul_f16_math(e == nullptr || std::string(e) != "0");
+  // UNICORN_VK_WIDE_TILE=128|64|split forces one wide-kernel tiling (A/B runs; unset = the automatic choice).
+  if (const char* t = std::getenv("UNICORN_VK_WIDE_TILE")) {
+    const std::string v = t;
+    if (v == "128") wide_tile_ = WideTile::Tokens128;
+    else if (v == "64") wide_tile_ = WideTile::Tokens64;
+    else if (v == "split") wide_tile_ = WideTile::SplitK;
+    else fail("UNICORN_VK_WIDE_TILE='", v, "': expected 128, 64 or split");
+  }
+}
 VulkanKernels::~VulkanKernels() = default;
 
 bool VulkanKernels::matvec_supports(DType t) { return matvec_shader(t) != nullptr; }

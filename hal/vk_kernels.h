@@ -164,6 +164,13 @@ class VulkanKernels {
   void set_matmul_wide_tile(WideTile t) { wide_tile_ = t; }
   // Whether SplitK runs for this type here.
   bool matmul_split_supported(DType dtype) const;
+  // The wide kernel of the quantized types (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) computes in fp16 where the device has
+  // shaderFloat16: tiles of fp16, each 32-column step summed in fp16 and added into fp32 accumulators (relative
+  // error about 1e-3 of a row's scale; float weight types stay fp32). On by default; UNICORN_VK_F16_MATH=0 or
+  // set_matmul_f16_math(false) turns it off.
+  void set_matmul_f16_math(bool on) { f16_math_ = on && ctx_.has_float16_math(); }
+  // Whether matmul of this type and batch computes in fp16.
+  bool matmul_f16_math(DType dtype, uint32_t n_tokens) const;
   // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
   // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
   // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
@@ -205,6 +212,7 @@ class VulkanKernels {
 
   const VulkanContext& ctx_;
   WideTile wide_tile_ = WideTile::Auto;
+  bool f16_math_ = false;
   bool kv_f16_ = false;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
   std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }

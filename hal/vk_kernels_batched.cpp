@@ -85,6 +85,12 @@ bool VulkanKernels::matmul_split_supported(DType dtype) const {
   return ctx_.has_float_atomic_add() && (dtype == DType::Q4_K || dtype == DType::Q6_K);
 }
 
+bool VulkanKernels::matmul_f16_math(DType dtype, uint32_t n_tokens) const {
+  const bool quantized = dtype == DType::Q4_0 || dtype == DType::Q8_0 || dtype == DType::Q4_K ||
+                         dtype == DType::Q5_K || dtype == DType::Q6_K;
+  return f16_math_ && quantized && n_tokens >= kMatmulWideTokens && !matmul_tile().set;
+}
+
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
                                                     uint32_t push_bytes, const std::vector<uint32_t>& spec) {
   std::string key = shader;
@@ -117,7 +123,8 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     if (tile == WideTile::SplitK && !matmul_split_supported(dtype)) tile = WideTile::Tokens128;
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
     const bool split = tile == WideTile::SplitK;
-    const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6);
+    const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
+                                     matmul_f16_math(dtype, n_tokens) ? "_f16math" : "");
     if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
                  (n_tokens + bn - 1) / bn, split ? 2 : 1,

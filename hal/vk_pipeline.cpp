@@ -1,12 +1,42 @@
 #include "hal/vk_pipeline.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <cstdio>
 #include <vector>
 
 #include "base/error.h"
 #include "hal/vk_shaders.h"
 
 namespace unicorn::hal {
+
+void ComputePipeline::print_statistics() const {
+  const VulkanFns& f = ctx_.fn();
+  VkPipelineInfoKHR pi{VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR, nullptr, pipeline_};
+  uint32_t n = 0;
+  if (f.vkGetPipelineExecutablePropertiesKHR(ctx_.device(), &pi, &n, nullptr) != VK_SUCCESS) return;
+  std::string spec;
+  for (uint32_t v : spec_) spec += str_cat("/", v);
+  for (uint32_t e = 0; e < n; ++e) {
+    VkPipelineExecutableInfoKHR ei{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, nullptr, pipeline_, e};
+    uint32_t n_stats = 0;
+    if (f.vkGetPipelineExecutableStatisticsKHR(ctx_.device(), &ei, &n_stats, nullptr) != VK_SUCCESS) continue;
+    VkPipelineExecutableStatisticKHR blank{};
+    blank.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR;
+    std::vector<VkPipelineExecutableStatisticKHR> stats(n_stats, blank);
+    if (f.vkGetPipelineExecutableStatisticsKHR(ctx_.device(), &ei, &n_stats, stats.data()) != VK_SUCCESS) continue;
+    std::string line = str_cat("pipeline stats ", name_, spec, ":");
+    for (const VkPipelineExecutableStatisticKHR& s : stats) {
+      line += str_cat(" ", s.name, "=");
+      switch (s.format) {
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: line += s.value.b32 ? "yes" : "no"; break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: line += str_cat(s.value.i64); break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: line += str_cat(s.value.u64); break;
+        default: line += str_cat(s.value.f64); break;
+      }
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
 
 ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& shader, uint32_t n_buffers,
                                  uint32_t push_bytes, uint32_t workgroup_size)
@@ -71,8 +101,10 @@ ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& sh
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = &spec_info;
     ci.layout = layout_;
+    if (ctx.pipeline_stats()) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
     vk_check(f.vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline_),
              "vkCreateComputePipelines");
+    if (ctx.pipeline_stats()) print_statistics();
   } catch (const Error& e) {
     destroy();
     throw Error(str_cat(shader, ": ", e.message()));

@@ -36,6 +36,7 @@ class ComputePipeline {
 
  private:
   void destroy();
+  void print_statistics() const;  // with VulkanContext::pipeline_stats()
   const VulkanContext& ctx_;
   std::string name_;
   uint32_t n_buffers_, push_bytes_, workgroup_size_;

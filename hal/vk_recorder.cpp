@@ -2,7 +2,12 @@
 
 #ifdef UNICORN_HAVE_VULKAN
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "base/error.h"
 
@@ -14,15 +19,19 @@ constexpr size_t kMaxCachedSets = 8192;
 constexpr uint32_t kMaxTimedDispatches = 4096;  // a Gemma 3n prefill records ~1,400
 }  // namespace
 
-CommandRecorder::CommandRecorder(const VulkanContext& ctx, bool timestamps) : ctx_(ctx) {
+CommandRecorder::CommandRecorder(const VulkanContext& ctx, GpuTiming timing) : ctx_(ctx) {
   const VulkanFns& f = ctx.fn();
   if (const char* e = std::getenv("UNICORN_VK_SUBMIT_EVERY")) submit_every_ = static_cast<uint32_t>(std::atoi(e));
   if (const char* e = std::getenv("UNICORN_VK_SUBMIT_FIRST")) first_flush_ = std::max(1, std::atoi(e));
-  if (timestamps && ctx.has_timestamps()) {
+  // A device that is the CPU (lavapipe) needs the cores a polling wait would take.
+  spin_wait_ = !ctx.is_cpu_device();
+  if (const char* e = std::getenv("UNICORN_VK_SPIN_WAIT")) spin_wait_ = std::string(e) != "0";
+  if (timing != GpuTiming::Off && ctx.has_timestamps()) {
+    timing_ = timing;
     VkQueryPoolCreateInfo qi{};
     qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
     qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    qi.queryCount = 2 * kMaxTimedDispatches;
+    qi.queryCount = timing == GpuTiming::Span ? 2 : 2 * kMaxTimedDispatches;
     vk_check(f.vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries_), "vkCreateQueryPool");
     max_queries_ = qi.queryCount;
   }
@@ -35,6 +44,7 @@ CommandRecorder::~CommandRecorder() {
   if (!cbs_.empty()) {
     f.vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), static_cast<uint32_t>(cbs_.size()), cbs_.data());
   }
+  for (VkFence fence : fences_) f.vkDestroyFence(ctx_.device(), fence, nullptr);
   for (VkDescriptorPool p : pools_) f.vkDestroyDescriptorPool(ctx_.device(), p, nullptr);
   if (queries_ != VK_NULL_HANDLE) f.vkDestroyQueryPool(ctx_.device(), queries_, nullptr);
 }
@@ -47,6 +57,10 @@ void CommandRecorder::begin() {
     ai.commandPool = ctx_.command_pool();
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     ai.commandBufferCount = 1;
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
+    VkFence fence = VK_NULL_HANDLE;
+    vk_check(f.vkCreateFence(ctx_.device(), &fi, nullptr, &fence), "vkCreateFence");
+    fences_.push_back(fence);
     VkCommandBuffer cb = VK_NULL_HANDLE;
     vk_check(f.vkAllocateCommandBuffers(ctx_.device(), &ai, &cb), "vkAllocateCommandBuffers");
     cbs_.push_back(cb);
@@ -56,7 +70,10 @@ void CommandRecorder::begin() {
   bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   vk_check(f.vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
-  if (queries_ != VK_NULL_HANDLE && used_cbs_ == 1) f.vkCmdResetQueryPool(cb_, queries_, 0, max_queries_);
+  if (queries_ != VK_NULL_HANDLE && used_cbs_ == 1) {
+    f.vkCmdResetQueryPool(cb_, queries_, 0, max_queries_);
+    if (timing_ == GpuTiming::Span) f.vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 0);
+  }
   recording_ = true;
   since_flush_ = 0;
   // The first command buffers are short so the GPU starts early; later ones grow to submit_every_.
@@ -66,7 +83,8 @@ void CommandRecorder::begin() {
 void CommandRecorder::flush() {
   vk_check(ctx_.fn().vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
   recording_ = false;
-  ctx_.submit(cb_);
+  ctx_.submit(cb_, fences_[used_cbs_ - 1]);
+  submitted_cbs_ = static_cast<uint32_t>(used_cbs_);
   submitted_any_ = true;
 }
 
@@ -142,7 +160,7 @@ void CommandRecorder::dispatch(const ComputePipeline& pipeline, std::initializer
     f.vkUpdateDescriptorSets(ctx_.device(), static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
   }
 
-  const bool timed = queries_ != VK_NULL_HANDLE && 2 * (labels_.size() + 1) <= max_queries_;
+  const bool timed = timing_ == GpuTiming::PerDispatch && 2 * (labels_.size() + 1) <= max_queries_;
   if (timed) {
     f.vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, static_cast<uint32_t>(2 * labels_.size()));
   }
@@ -223,6 +241,13 @@ void CommandRecorder::trim_set_cache() {
 
 void CommandRecorder::reset_batch() {
   const VulkanFns& f = ctx_.fn();
+  // Every used fence was submitted and the batch is over (waited for, or the queue idle): they are signaled or
+  // about to be; waiting first keeps vkResetFences off a fence still pending.
+  if (submitted_cbs_ > 0) {
+    vk_check(f.vkWaitForFences(ctx_.device(), submitted_cbs_, fences_.data(), VK_TRUE, UINT64_MAX), "vkWaitForFences");
+    vk_check(f.vkResetFences(ctx_.device(), submitted_cbs_, fences_.data()), "vkResetFences");
+    submitted_cbs_ = 0;
+  }
   labels_.clear();
   n_dispatches_ = 0;
   concurrent_ = barrier_pending_ = false;
@@ -257,27 +282,56 @@ void CommandRecorder::submit_and_wait() {
   f.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
                          nullptr);
+  if (timing_ == GpuTiming::Span) f.vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
   recording_ = false;
   vk_check(f.vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
   try {
-    ctx_.submit_and_wait(cb_);
+    ctx_.submit(cb_, fences_[used_cbs_ - 1]);
+    submitted_cbs_ = static_cast<uint32_t>(used_cbs_);
+    submitted_any_ = true;
+    wait_for_batch();
   } catch (...) {
-    if (submitted_any_) f.vkQueueWaitIdle(ctx_.queue());
+    f.vkQueueWaitIdle(ctx_.queue());
     reset_batch();
     throw;
   }
-  if (!labels_.empty()) {
-    std::vector<uint64_t> ticks(2 * labels_.size());
-    vk_check(f.vkGetQueryPoolResults(ctx_.device(), queries_, 0, static_cast<uint32_t>(ticks.size()),
-                                     ticks.size() * sizeof(uint64_t), ticks.data(), sizeof(uint64_t),
-                                     VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+  last_span_ms_ = 0;
+  const uint32_t n_ticks = timing_ == GpuTiming::Span ? 2 : static_cast<uint32_t>(2 * labels_.size());
+  if (n_ticks > 0) {
+    std::vector<uint64_t> ticks(n_ticks);
+    vk_check(f.vkGetQueryPoolResults(ctx_.device(), queries_, 0, n_ticks, ticks.size() * sizeof(uint64_t),
+                                     ticks.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
              "vkGetQueryPoolResults");
-    for (size_t i = 0; i < labels_.size(); ++i) {
-      const double ns = static_cast<double>(ticks[2 * i + 1] - ticks[2 * i]) * ctx_.timestamp_period_ns();
-      timings_.push_back({labels_[i], ns * 1e-6});
-    }
+    const double ms_per_tick = ctx_.timestamp_period_ns() * 1e-6;
+    for (size_t i = 0; i < labels_.size(); ++i)
+      timings_.push_back({labels_[i], static_cast<double>(ticks[2 * i + 1] - ticks[2 * i]) * ms_per_tick});
+    last_span_ms_ = static_cast<double>(ticks.back() - ticks.front()) * ms_per_tick;
   }
   reset_batch();
+}
+
+void CommandRecorder::wait_for_batch() {
+  const VulkanFns& f = ctx_.fn();
+  const auto t0 = std::chrono::steady_clock::now();
+  const VkFence last = fences_[used_cbs_ - 1];
+  if (!spin_wait_) {
+    vk_check(f.vkWaitForFences(ctx_.device(), 1, &last, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  } else {
+    // Sleep through the early part of the batch, then poll: the GPU has at most one command buffer left.
+    if (used_cbs_ >= 2) {
+      vk_check(f.vkWaitForFences(ctx_.device(), 1, &fences_[used_cbs_ - 2], VK_TRUE, UINT64_MAX), "vkWaitForFences");
+    }
+    for (uint64_t polls = 0;; ++polls) {
+      const VkResult r = f.vkGetFenceStatus(ctx_.device(), last);
+      if (r == VK_SUCCESS) break;
+      if (r != VK_NOT_READY) vk_check(r, "vkGetFenceStatus");
+#if defined(__x86_64__) || defined(__i386__)
+      for (int i = 0; i < 16; ++i) _mm_pause();
+#endif
+      if (polls % 64 == 63) std::this_thread::yield();
+    }
+  }
+  last_wait_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace unicorn::hal

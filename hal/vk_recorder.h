@@ -27,6 +27,11 @@ struct DispatchTime {
   double ms = 0;
 };
 
+// What a CommandRecorder times on the GPU (timestamp queries, where the queue has them). Span: each batch from its
+// first command to its last, gaps included (2 timestamps per batch, nothing measurable added). PerDispatch: every
+// dispatch on its own as well (2 timestamps each, which serialize the dispatches and add to short ones).
+enum class GpuTiming { Off, Span, PerDispatch };
+
 // CommandRecorder: owns a command buffer, descriptor pools, the descriptor sets it made (cached by pipeline layout
 // and buffer ranges, so a model recording the same ops every token allocates and writes none after the first) and
 // (optionally) a timestamp query pool; not copyable, not thread-safe, must not outlive its context or pipelines, and
@@ -38,8 +43,8 @@ struct DispatchTime {
 // the rest; they run in order and submit_and_wait() waits for all of them.
 class CommandRecorder {
  public:
-  // timestamps: record per-dispatch GPU times when the queue supports it (timings() then has one entry each).
-  explicit CommandRecorder(const VulkanContext& ctx, bool timestamps = false);
+  // timing: what to time on the GPU (see GpuTiming; with PerDispatch timings() has one entry per dispatch).
+  explicit CommandRecorder(const VulkanContext& ctx, GpuTiming timing = GpuTiming::Off);
   ~CommandRecorder();
   CommandRecorder(const CommandRecorder&) = delete;
   CommandRecorder& operator=(const CommandRecorder&) = delete;
@@ -79,11 +84,18 @@ class CommandRecorder {
   uint32_t submit_every() const { return submit_every_; }
   void set_submit_every(uint32_t n) { submit_every_ = n; }
   // Submits everything recorded (one vkQueueSubmit), waits, reads timestamps, and resets for the next batch.
+  // On a GPU the wait sleeps until the batch's last early submission is done, then polls the fence of the rest (a
+  // sleeping wait can wake well after the GPU finished, which a token's time pays for); on a CPU device (lavapipe)
+  // it only sleeps. UNICORN_VK_SPIN_WAIT=0/1 overrides.
   void submit_and_wait();
   // Drops everything recorded since the last submission (after an error mid-recording) without running it.
   void discard();
-  // Per-dispatch GPU times of the last submission (empty unless timestamps are on and supported).
+  // Per-dispatch GPU times of the last submission (empty unless GpuTiming::PerDispatch is on and supported).
   const std::vector<DispatchTime>& timings() const { return timings_; }
+  // GPU time of the last batch from its first command to its last (0 with GpuTiming::Off or no timestamps).
+  double last_span_ms() const { return last_span_ms_; }
+  // Host time submit_and_wait() last spent waiting for the GPU.
+  double last_wait_ms() const { return last_wait_ms_; }
 
  private:
   void begin();
@@ -91,15 +103,19 @@ class CommandRecorder {
   void reset_batch();
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
 
+  void wait_for_batch();
   const VulkanContext& ctx_;
   std::vector<VkCommandBuffer> cbs_;  // cbs_[0 .. used_cbs_) belong to the current batch, the last one recording
+  std::vector<VkFence> fences_;       // fences_[i] is signaled when cbs_[i] completes
+  bool spin_wait_ = true;
   size_t used_cbs_ = 0;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   uint32_t submit_every_ = 64;
-  uint32_t first_flush_ = 16;  // dispatches in the first command buffer (UNICORN_VK_SUBMIT_FIRST); doubling after
+  uint32_t first_flush_ = 4;   // dispatches in the first command buffer (UNICORN_VK_SUBMIT_FIRST); doubling after
   uint32_t since_flush_ = 0;     // dispatches in the current command buffer
   uint32_t flush_at_ = 0;        // flush the current command buffer at this many dispatches
   bool submitted_any_ = false;   // part of this batch was submitted already
+  uint32_t submitted_cbs_ = 0;   // cbs_[0 .. submitted_cbs_) were submitted (their fences need a reset)
   void barrier();
   void transfer_barrier();  // transfers and dispatches before it complete before those after it
   void trim_set_cache();
@@ -108,8 +124,10 @@ class CommandRecorder {
   std::map<std::vector<uint64_t>, VkDescriptorSet> set_cache_;  // key: set layout, then (buffer id, offset, bytes)
   bool concurrent_ = false;
   bool barrier_pending_ = false;  // a concurrent group's dispatches still need their closing barrier
+  GpuTiming timing_ = GpuTiming::Off;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t max_queries_ = 0;
+  double last_span_ms_ = 0, last_wait_ms_ = 0;
   bool recording_ = false;
   uint32_t n_dispatches_ = 0;
   std::vector<std::string> labels_;

@@ -77,6 +77,7 @@ BenchResult run_bench(const BenchOptions& o) {
   mo.device = o.device;
   mo.gpu_layers = o.gpu_layers;
   mo.profile = o.profile;
+  mo.time_gpu = true;  // where the time goes: 2 timestamps per submission
   mo.ctx = std::max({o.prompt_tokens, o.gen_tokens, 1});
   auto model = Model::load(o.model, mo);
   const ModelInfo& info = model->info();
@@ -115,14 +116,18 @@ BenchResult run_bench(const BenchOptions& o) {
   std::vector<double> pp, tg, gbs;
   if (o.prompt_tokens > 0) {
     run_prefill();  // warm-up: page in the weights, size the scratch buffers
+    const ForwardTimes before = model->forward_times();
     for (int i = 0; i < o.repetitions; ++i) pp.push_back(run_prefill());
+    r.prefill_times = model->forward_times() - before;
   }
   if (o.gen_tokens > 0) {
     run_decode();
+    const ForwardTimes before = model->forward_times();
     for (int i = 0; i < o.repetitions; ++i) {
       tg.push_back(run_decode());
       gbs.push_back(tg.back() * static_cast<double>(r.decode_bytes_per_token) / 1e9);
     }
+    r.decode_times = model->forward_times() - before;
   }
   r.prefill_tok_s = make_bench_stat(std::move(pp));
   r.decode_tok_s = make_bench_stat(std::move(tg));

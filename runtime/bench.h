@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/model.h"
+
 namespace unicorn {
 
 // Mean and sample standard deviation of repeated measurements.
@@ -46,6 +48,8 @@ struct BenchResult {
   BenchStat prefill_tok_s;          // prompt_tokens / time of one batched forward from an empty cache
   BenchStat decode_tok_s;           // gen_tokens / time of gen_tokens single-token forwards from an empty cache
   BenchStat decode_gb_s;            // decode_bytes_per_token * tok/s / 1e9, per repetition
+  ForwardTimes prefill_times;       // summed over the timed prefill runs (warm-ups excluded); zeros on the CPU
+  ForwardTimes decode_times;        // summed over the timed decode runs
 };
 
 // Loads the model, runs one warm-up of each test, then `repetitions` timed runs of each. Throws Error for a model

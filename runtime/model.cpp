@@ -10,6 +10,11 @@
 
 namespace unicorn {
 
+ForwardTimes operator-(const ForwardTimes& a, const ForwardTimes& b) {
+  return {a.forwards - b.forwards, a.total_ms - b.total_ms, a.record_ms - b.record_ms, a.wait_ms - b.wait_ms,
+          a.gpu_ms - b.gpu_ms};
+}
+
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
   std::unique_ptr<ModelSource> src = open_model_source(path);
   const Metadata& meta = src->metadata();

@@ -21,6 +21,7 @@ struct ModelOptions {
   std::string device = "cpu";
   int gpu_layers = -1;      // Vulkan: the first N layers run on the GPU, the rest on the CPU; -1 = all
   bool profile = false;     // Vulkan: time every dispatch (timestamp queries); see Model::profile_report
+  bool time_gpu = false;    // Vulkan: time each submission on the GPU (2 timestamps); see Model::forward_times
   static constexpr int kDefaultCtxCap = 4096;
 };
 
@@ -40,6 +41,17 @@ struct ModelInfo {
   std::string placement;    // Vulkan: where the weights and KV cache went (one line), else empty
   int gpu_layers = 0;       // layers running on the GPU
 };
+
+// Where the time of the forwards so far went, summed (a GPU model's host/GPU split; zeros on the CPU).
+struct ForwardTimes {
+  uint64_t forwards = 0;
+  double total_ms = 0;   // host: forward() call to return
+  double record_ms = 0;  // host: recording up to the last submission (the GPU runs the first parts meanwhile)
+  double wait_ms = 0;    // host: waiting for the GPU after the last submission
+  double gpu_ms = 0;     // GPU: each submission's first command to its last, gaps between dispatches included
+                         // (with ModelOptions::time_gpu or profile and a queue with timestamps; else 0)
+};
+ForwardTimes operator-(const ForwardTimes& a, const ForwardTimes& b);
 
 // Model: owns its ModelSource, weights and KV cache; not thread-safe (one generation at a time);
 // forward() costs about 2 * parameters FLOPs per token and allocates nothing after the first call of a size.
@@ -62,6 +74,7 @@ class Model {
   // With ModelOptions::profile on a GPU: GPU time per op label summed over every forward so far, as a table;
   // empty otherwise.
   virtual std::string profile_report() const { return {}; }
+  virtual ForwardTimes forward_times() const { return {}; }
 };
 
 }  // namespace unicorn

@@ -188,6 +188,7 @@ class VulkanModel final : public Model {
   void reset() override { n_cached_ = 0; }
   void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
   std::string profile_report() const override;
+  ForwardTimes forward_times() const override { return times_; }
   // The recorder goes first: it may still reference the buffers.
   ~VulkanModel() override { rec_.reset(); }
 
@@ -254,9 +255,8 @@ class VulkanModel final : public Model {
   std::map<std::string, OpTime> op_times_;
   // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
   // waiting for the last submission.
-  std::chrono::steady_clock::time_point forward_start_;
-  double host_record_ms_ = 0, host_wait_ms_ = 0;
-  uint64_t forwards_ = 0;
+  std::chrono::steady_clock::time_point host_mark_;  // the forward's start, then the end of its last submission
+  ForwardTimes times_;
 };
 
 // How much device-local memory the weights may take: the largest device-local heap's availability minus what the
@@ -309,7 +309,8 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   info_.device = str_cat("vulkan (", ctx_->device_name(), ")");
 
   kernels_ = std::make_unique<VulkanKernels>(*ctx_);
-  rec_ = std::make_unique<CommandRecorder>(*ctx_, profile_);
+  rec_ = std::make_unique<CommandRecorder>(
+      *ctx_, profile_ ? hal::GpuTiming::PerDispatch : opts.time_gpu ? hal::GpuTiming::Span : hal::GpuTiming::Off);
 
   // The KV cache of the GPU layers lives in device-local memory; it and the activations are reserved first. With
   // --kv-f16 it holds F16 elements where the device can read and write 16-bit storage (else F32, said below).
@@ -472,17 +473,20 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
   check_forward_request(info_, n, pos, n_cached_);
   check_token_ids(info_, tokens);
   n_cached_ = pos;
+  const auto start = std::chrono::steady_clock::now();
+  host_mark_ = start;
   try {
     record_and_run(tokens, pos, logits, all_logits);
   } catch (...) {
     rec_->discard();  // a half-recorded batch must not run with the next one
     throw;
   }
+  ++times_.forwards;
+  times_.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) {
   const int n = static_cast<int>(tokens.size());
-  forward_start_ = std::chrono::steady_clock::now();
   ensure_capacity(n, pos, all_logits);
   std::memcpy(ids_.mapped(), tokens.data(), sizeof(int32_t) * tokens.size());
 
@@ -543,11 +547,10 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
 void VulkanModel::submit() {
   const auto recorded = std::chrono::steady_clock::now();
   rec_->submit_and_wait();
-  if (!profile_) return;
-  const auto done = std::chrono::steady_clock::now();
-  host_record_ms_ += std::chrono::duration<double, std::milli>(recorded - forward_start_).count();
-  host_wait_ms_ += std::chrono::duration<double, std::milli>(done - recorded).count();
-  ++forwards_;
+  times_.record_ms += std::chrono::duration<double, std::milli>(recorded - host_mark_).count();
+  times_.wait_ms += rec_->last_wait_ms();
+  times_.gpu_ms += rec_->last_span_ms();
+  host_mark_ = std::chrono::steady_clock::now();
   for (const hal::DispatchTime& t : rec_->timings()) {
     OpTime& o = op_times_[t.label];
     o.ms += t.ms;
@@ -818,7 +821,7 @@ std::string VulkanModel::profile_report() const {
   double total = 0;
   for (const auto& o : ops) total += o.second.ms;
   std::ostringstream s;
-  char line[160];
+  char line[256];
   std::snprintf(line, sizeof line, "GPU time by op on %s (timestamp queries; %.2f ms in all)\n",
                 ctx_->device_name().c_str(), total);
   s << line;
@@ -831,13 +834,18 @@ std::string VulkanModel::profile_report() const {
     s << line;
   }
   if (!ctx_->has_timestamps()) s << "(this queue has no timestamps: nothing was timed)\n";
-  if (forwards_ > 0) {
-    const double f = static_cast<double>(forwards_);
+  if (times_.forwards > 0) {
+    const double f = static_cast<double>(times_.forwards);
     std::snprintf(line, sizeof line,
-                  "host per forward (%llu): %.3f ms recording (GPU already running its first parts), %.3f ms waiting "
-                  "for the last; %u dispatches per submission\n",
-                  static_cast<unsigned long long>(forwards_), host_record_ms_ / f, host_wait_ms_ / f,
-                  rec_->submit_every());
+                  "per forward (%llu): %.3f ms in all on the host, %.3f ms of it recording (GPU already running its "
+                  "first parts), %.3f ms waiting for the last; %u dispatches per submission\n",
+                  static_cast<unsigned long long>(times_.forwards), times_.total_ms / f, times_.record_ms / f,
+                  times_.wait_ms / f, rec_->submit_every());
+    s << line;
+    std::snprintf(line, sizeof line,
+                  "GPU per forward: %.3f ms from first command to last, %.3f ms of it in dispatches (the rest: "
+                  "barriers and gaps)\n",
+                  times_.gpu_ms / f, total / f);
     s << line;
   }
   return s.str();

@@ -6,6 +6,7 @@
 # optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
 # VARIANTS="A=1 B=2;C=0" also benches Llama once per ';'-separated set of environment settings (A/B of switches
 # such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call. SKIP_G3N=1 stops after Llama.
+# LLAMACPP_OPS=1 also prints llama.cpp's per-op GPU times on the Llama file (its GGML_VK_PERF_LOGGER).
 set -u
 REPS=${1:-3}
 OUT=${OUT:-/tmp/out}
@@ -31,12 +32,17 @@ synth() {  # synth ARCH SHAPE FILE
 }
 bench_ours() {  # bench_ours FILE TAG [env settings]
   env ${3:-} timeout 150 "$U" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
-  python3 - "$OUT/$2.json" "$2" <<'PY'
+  python3 - "$OUT/$2.json" "$2" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
     j = json.load(open(sys.argv[1]))
     print(f"unicorn {sys.argv[2]}: pp512 {j['prefill_tok_s']['mean']:.1f} +- {j['prefill_tok_s']['stddev']:.1f} tok/s, "
-          f"tg128 {j['decode_tok_s']['mean']:.1f} +- {j['decode_tok_s']['stddev']:.1f} tok/s  [{j['device']}; {j.get('placement', '')}]")
+          f"tg128 {j['decode_tok_s']['mean']:.1f} +- {j['decode_tok_s']['stddev']:.1f} tok/s  [{j['device']}]")
+    for test in ("prefill", "decode"):
+        t = j.get(f"{test}_forward_ms")
+        if t:
+            print(f"  {test} per forward: {t['host']:.3f} ms host ({t['recording']:.3f} recording, "
+                  f"{t['waiting']:.3f} waiting), GPU {t.get('gpu', 0):.3f} ms first to last command")
 except Exception as e:
     print(f"unicorn {sys.argv[2]}: no result ({e}); stderr:", open(sys.argv[1].replace('.json', '.err')).read()[-600:])
 PY
@@ -45,26 +51,40 @@ bench_llamacpp() {  # bench_llamacpp FILE TAG
   [ -x devrun/llama/llama-bench ] || return 0
   LD_LIBRARY_PATH=$PWD/devrun/llama:$LD_LIBRARY_PATH timeout 200 devrun/llama/llama-bench -m "$1" -p 512 -n 128 \
     -r "$REPS" -ngl 99 -o md >"$OUT/$2.llamacpp.md" 2>"$OUT/$2.llamacpp.err"
-  echo "llama.cpp $2:"; grep -E "^\|" "$OUT/$2.llamacpp.md" || tail -5 "$OUT/$2.llamacpp.err"
+  { echo "llama.cpp $2:"; grep -E "^\| [a-z]" "$OUT/$2.llamacpp.md" | grep -v "^| model" | awk -F'|' '{print "  " $7 ":" $8}' ||
+    tail -5 "$OUT/$2.llamacpp.err"; } | tee -a "$OUT/summary.txt"
 }
 
 echo "== llama-3.2-1b Q4_K_M"
 synth llama llama-3.2-1b /tmp/l1b.gguf
 for round in 1 2; do bench_ours /tmp/l1b.gguf "l1b.r$round"; bench_llamacpp /tmp/l1b.gguf "l1b.r$round"; done
 IFS=';' read -ra variants <<<"${VARIANTS:-}"
-for i in "${!variants[@]}"; do echo "variant: ${variants[$i]}"; bench_ours /tmp/l1b.gguf "l1b.v$i" "${variants[$i]}"; done
+for i in "${!variants[@]}"; do
+  echo "variant: ${variants[$i]}" | tee -a "$OUT/summary.txt"; bench_ours /tmp/l1b.gguf "l1b.v$i" "${variants[$i]}"
+done
 profile() {  # profile FILE TAG: decode-only and prefill-only op tables
   timeout 100 "$U" bench -m "$1" -p 0 -n 64 -r 1 --device vulkan --profile >"$OUT/$2.profile-tg.txt" 2>&1
   echo "-- $2 decode (tg64 + warm-up)"; grep -A16 "GPU time by op" "$OUT/$2.profile-tg.txt" | head -18
-  grep "host per forward" "$OUT/$2.profile-tg.txt"
+  grep "per forward" "$OUT/$2.profile-tg.txt"
   timeout 100 "$U" bench -m "$1" -p 512 -n 0 -r 1 --device vulkan --profile >"$OUT/$2.profile-pp.txt" 2>&1
   echo "-- $2 prefill (pp512 + warm-up)"; grep -A10 "GPU time by op" "$OUT/$2.profile-pp.txt" | head -12
 }
 profile /tmp/l1b.gguf l1b
+llamacpp_ops() {  # llamacpp_ops FILE TAG: llama.cpp's own per-op GPU times (GGML_VK_PERF_LOGGER), decode and prefill
+  [ -x devrun/llama/llama-bench ] || return 0
+  for run in "tg:-p 0 -n 8" "pp:-p 512 -n 0"; do
+    GGML_VK_PERF_LOGGER=1 LD_LIBRARY_PATH=$PWD/devrun/llama:$LD_LIBRARY_PATH timeout 100 devrun/llama/llama-bench \
+      -m "$1" ${run#*:} -r 1 -ngl 99 -o md >/dev/null 2>"$OUT/$2.llamacpp-ops-${run%%:*}.txt"
+    echo "-- llama.cpp $2 ${run%%:*}: the last graph's op times"
+    tac "$OUT/$2.llamacpp-ops-${run%%:*}.txt" | sed -n '1,/^Vulkan Timings/p' | tac | head -40
+  done
+}
+[ -n "${LLAMACPP_OPS:-}" ] && llamacpp_ops /tmp/l1b.gguf l1b
 
-[ -n "${SKIP_G3N:-}" ] && { date -u; exit 0; }  # SKIP_G3N=1: Llama only (tuning runs)
+[ -n "${SKIP_G3N:-}" ] && { echo "== summary"; cat "$OUT/summary.txt"; date -u; exit 0; }  # SKIP_G3N=1: Llama only
 echo "== gemma-3n-e2b Q4_K_M"
 synth gemma3n gemma-3n-e2b /tmp/g3n.gguf
 bench_ours /tmp/g3n.gguf g3n.r1; bench_llamacpp /tmp/g3n.gguf g3n.r1
 profile /tmp/g3n.gguf g3n
+echo "== summary"; cat "$OUT/summary.txt"
 date -u

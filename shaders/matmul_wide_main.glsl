@@ -8,7 +8,18 @@
 // Warp w of the 8: rows (w % 2) * 64 + {0, 32} + lane_m * 4 + 0..3, tokens g * 64 + (w / 2) * 16 + lane_n * 4 + 0..3
 // (lane_m = lane % 8, lane_n = lane / 8, g < TN_GROUPS). Rows and tokens past the ends are zero-filled, not stored.
 // Specialization constant 0: TN_GROUPS (1 -> BN 64, 2 -> BN 128).
+// Compiled with -DMATH_F16 (NAME_f16math, for the quantized types, on devices with shaderFloat16): the tiles hold
+// fp16 and each step's 32 products are summed in fp16 (two per instruction where the GPU pairs them), then added
+// to the fp32 accumulators, so rounding grows with 32 terms, not with the row length.
 #extension GL_EXT_control_flow_attributes : require
+#ifdef MATH_F16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define TILE4 f16vec4
+#define TILE1 float16_t
+#else
+#define TILE4 vec4
+#define TILE1 float
+#endif
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint TN_GROUPS = 2;
 const uint BM = 128u, BK = 32u;
@@ -27,8 +38,8 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #include "matmul_params.glsl"
 
 // [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load.
-shared vec4 w_tile[BK * (BM / 4u)];
-shared vec4 x_tile[BK * (BN / 4u)];
+shared TILE4 w_tile[BK * (BM / 4u)];
+shared TILE4 x_tile[BK * (BN / 4u)];
 
 #ifndef RAW_CHUNK
 // Types without a split load (raw_*.glsl): the "raw" chunk is already dequantized, so their loads are not
@@ -88,12 +99,12 @@ void main() {
       } else {
         [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
       }
-      [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = v[k];
+      [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = TILE1(v[k]);
     } else {
       [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
         const uint i = tid - BM + j * (256u - BM);
         const uint t = i % BN, k4 = i / BN;
-        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = xr[j][c];
+        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = TILE1(xr[j][c]);
       }
     }
     barrier();
@@ -107,16 +118,27 @@ void main() {
         }
       }
     }
+#ifdef MATH_F16
+    f16vec4 step_acc[8 * TN_GROUPS];
+    [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) step_acc[i] = f16vec4(0.0hf);
+#else
+#define step_acc acc
+#endif
     [[unroll]] for (uint k = 0; k < BK; ++k) {
-      const vec4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
+      const TILE4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
       [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
-        const vec4 b = x_tile[k * (BN / 4u) + n4 + 16u * g];
+        const TILE4 b = x_tile[k * (BN / 4u) + n4 + 16u * g];
         [[unroll]] for (uint r = 0; r < 4u; ++r) {
-          acc[r * TN_GROUPS + g] += a0[r] * b;
-          acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
+          step_acc[r * TN_GROUPS + g] += a0[r] * b;
+          step_acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
         }
       }
     }
+#ifdef MATH_F16
+    [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] += vec4(step_acc[i]);
+#else
+#undef step_acc
+#endif
   }
   [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
     [[unroll]] for (uint j = 0; j < 4u; ++j) {

@@ -82,6 +82,13 @@ if "$UNICORN" bench --kernel matvec --type q4_k --shape 64x256 --calls 2 -r 2 --
   "$UNICORN" bench --kernel glu --type q6_k --shape 32x256 >/dev/null 2>"$TMP/err" && fail "bench --kernel glu q6_k accepted"
   [ "$(wc -l <"$TMP/err")" = 1 ] && grep -q "Q4_K" "$TMP/err" || fail "glu q6_k message: $(cat "$TMP/err")"
   "$UNICORN" bench --kernel matvec --tokens 9 --shape 32x256 >/dev/null 2>"$TMP/err" && fail "matvec of 9 tokens accepted"
+  # A model bench on the GPU says where each forward's time went: host total >= its recording + waiting parts, and
+  # the GPU's first-to-last-command time (timestamps) is positive and within the host's.
+  "$UNICORN" bench -m "$TMP/l1.gguf" -p 8 -n 4 -r 2 --device vulkan --json >"$TMP/gpu.json" 2>"$TMP/err" ||
+    fail "bench --device vulkan: $(cat "$TMP/err")"
+  json_get "$TMP/gpu.json" 'all(t["forwards"] == f and t["host"] >= t["recording"] + t["waiting"] and
+      0 < t.get("gpu", 1) <= t["host"] for t, f in ((j["prefill_forward_ms"], 2), (j["decode_forward_ms"], 8)))' \
+    | grep -q True || fail "bench --device vulkan forward times: $(cat "$TMP/gpu.json")"
 else
   [ "$(wc -l <"$TMP/err")" = 1 ] && grep -qi "vulkan" "$TMP/err" || fail "bench --kernel without a device: $(cat "$TMP/err")"
   echo "note: bench --kernel checks skipped: $(cat "$TMP/err")"

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -480,14 +481,27 @@ TEST_CASE("vulkan recorder: a batch cut into many submissions runs in order; dis
   NEED_VULKAN();
   const uint32_t n = 1000, steps = 37;
   const std::vector<float> x = random_floats(n, 111), b = random_floats(n, 112);
-  for (uint32_t every : {0u, 1u, 2u, 5u}) {
-    INFO("submit every " << every);
+  // Every submission pattern, both ways of timing, and both ways of waiting (sleeping, or polling the last fence).
+  for (int variant = 0; variant < 16; ++variant) {
+    const uint32_t every = std::array<uint32_t, 4>{0u, 1u, 2u, 5u}[variant % 4];
+    const GpuTiming timing = variant / 4 % 2 ? GpuTiming::Span : GpuTiming::PerDispatch;
+    const char* spin = variant / 8 ? "1" : "0";
+    INFO("submit every " << every << ", span timing " << (timing == GpuTiming::Span) << ", spin wait " << spin);
     GpuBuffer xb = upload(ctx, x), bb = upload(ctx, b);
-    CommandRecorder rec(ctx, /*timestamps=*/true);
+    setenv("UNICORN_VK_SPIN_WAIT", spin, 1);
+    CommandRecorder rec(ctx, timing);
+    unsetenv("UNICORN_VK_SPIN_WAIT");
     rec.set_submit_every(every);
     for (uint32_t s = 0; s < steps; ++s) vk.add(rec, xb, bb, xb, n, n);  // each step reads the last one's output
     rec.submit_and_wait();
-    if (ctx.has_timestamps()) CHECK(rec.timings().size() == steps);
+    if (ctx.has_timestamps()) {
+      CHECK(rec.timings().size() == (timing == GpuTiming::PerDispatch ? steps : 0u));
+      CHECK(rec.last_span_ms() > 0);
+      double sum = 0;
+      for (const DispatchTime& t : rec.timings()) sum += t.ms;
+      CHECK(rec.last_span_ms() >= sum * 0.999);  // the span holds every dispatch and the gaps between them
+    }
+    CHECK(rec.last_wait_ms() >= 0);
     std::vector<float> want(n);
     for (uint32_t i = 0; i < n; ++i) {
       float v = x[i];

@@ -425,7 +425,7 @@ TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]
   GpuBuffer g(ctx, ff * sizeof(float), BufferPlace::DeviceLocal), u(ctx, ff * sizeof(float), BufferPlace::DeviceLocal);
   GpuBuffer out(ctx, ff * sizeof(float), BufferPlace::HostVisible);
 
-  CommandRecorder rec(ctx, /*timestamps=*/true);
+  CommandRecorder rec(ctx, GpuTiming::PerDispatch);
   vk.rmsnorm(rec, xb, &nwb, normed, dim, 1, 1e-5f, RmsWeight::Weight);
   vk.matvec(rec, DType::Q8_0, gq, 0, ff, dim, normed, g);
   vk.matvec(rec, DType::Q4_K, uq, 0, ff, dim, normed, u);

@@ -125,7 +125,7 @@ inline std::vector<uint8_t> quantize_matrix(DType t, const std::vector<float>& w
 // while a wrong element, block or token is off by O(|w x|). y starts as NaN, so an output never written fails.
 template <typename Record>
 void check_weight_product(hal::VulkanContext& ctx, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens,
-                          uint32_t seed, const Record& record, uint64_t offset = 12) {
+                          uint32_t seed, const Record& record, uint64_t offset = 12, double rel_tol = 1e-5) {
   INFO(dtype_name(t) << " " << rows << "x" << cols << " tokens=" << n_tokens << " offset=" << offset);
   const std::vector<uint8_t> wq = quantize_matrix(t, random_floats(size_t(rows) * cols, seed), rows, cols);
   std::vector<uint8_t> wbuf(offset + wq.size(), 0xA5);
@@ -149,7 +149,7 @@ void check_weight_product(hal::VulkanContext& ctx, DType t, uint32_t rows, uint3
       double mag = 0;
       for (uint32_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r) * cols + c]) * x[size_t(tk) * cols + c]);
       const size_t i = size_t(tk) * rows + r;
-      const double tol = 1e-5 * mag + 1e-6;
+      const double tol = rel_tol * mag + 1e-6;
       if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
         FAIL("token " << tk << " row " << r << ": got " << got[i] << ", want " << want[i] << " (tol " << tol << ")");
       }
