@@ -158,6 +158,9 @@ class VulkanKernels {
   void matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
               const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens);
   static constexpr uint32_t kMatmulWideTokens = 64;
+  // From kMatmulWideTokens tokens, products of at most kNarrowRows rows run as per-token mat-vecs (unless
+  // UNICORN_VK_NARROW_MATVEC=0 or a forced tiling).
+  static constexpr uint32_t kNarrowRows = 64;
   // Forces one wide-kernel tiling (tests; Auto = the choice above). SplitK falls back to Tokens128 where the type
   // or device lacks it.
   enum class WideTile { Auto, Tokens128, Tokens64, SplitK };
@@ -169,8 +172,8 @@ class VulkanKernels {
   // error about 1e-3 of a row's scale; float weight types stay fp32). On by default; UNICORN_VK_F16_MATH=0 or
   // set_matmul_f16_math(false) turns it off.
   void set_matmul_f16_math(bool on) { f16_math_ = on && ctx_.has_float16_math(); }
-  // Whether matmul of this type and batch computes in fp16.
-  bool matmul_f16_math(DType dtype, uint32_t n_tokens) const;
+  // Whether matmul of this type, row count and batch computes in fp16.
+  bool matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_tokens) const;
   // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
   // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
   // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
@@ -213,6 +216,8 @@ class VulkanKernels {
   const VulkanContext& ctx_;
   WideTile wide_tile_ = WideTile::Auto;
   bool f16_math_ = false;
+  bool narrow_matvec_ = true;
+  bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
   std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }

@@ -85,10 +85,16 @@ bool VulkanKernels::matmul_split_supported(DType dtype) const {
   return ctx_.has_float_atomic_add() && (dtype == DType::Q4_K || dtype == DType::Q6_K);
 }
 
-bool VulkanKernels::matmul_f16_math(DType dtype, uint32_t n_tokens) const {
+bool VulkanKernels::narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const {
+  return n_tokens >= kMatmulWideTokens && rows <= kNarrowRows && narrow_matvec_ && wide_tile_ == WideTile::Auto &&
+         !matmul_tile().set;
+}
+
+bool VulkanKernels::matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_tokens) const {
   const bool quantized = dtype == DType::Q4_0 || dtype == DType::Q8_0 || dtype == DType::Q4_K ||
                          dtype == DType::Q5_K || dtype == DType::Q6_K;
-  return f16_math_ && quantized && n_tokens >= kMatmulWideTokens && !matmul_tile().set;
+  return f16_math_ && quantized && n_tokens >= kMatmulWideTokens && !matmul_tile().set &&
+         !narrow_as_matvec(rows, n_tokens);
 }
 
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
@@ -111,6 +117,12 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matmul y");
   if (&x == &y || &w == &y) fail("Vulkan matmul: y aliases an input");
   const MatmulPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset), n_tokens};
+  // Narrow products of long batches (Gemma 3n's LAuReL and AltUp matrices, 4-64 rows): a 128-row tile would give
+  // the GPU a handful of workgroups; per-token mat-vecs give it rows / 4 x n_tokens, the matrix staying in cache.
+  if (narrow_as_matvec(rows, n_tokens)) {
+    matvec(rec, dtype, w, w_offset, rows, cols, x, y, n_tokens);
+    return;
+  }
   // Long batches: the wide kernel (see the header for the choice of tiles).
   if (n_tokens >= kMatmulWideTokens && !matmul_tile().set) {
     const uint32_t groups_x = (rows + 127) / 128, groups_128 = groups_x * ((n_tokens + 127) / 128);
@@ -124,7 +136,7 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
     const bool split = tile == WideTile::SplitK;
     const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
-                                     matmul_f16_math(dtype, n_tokens) ? "_f16math" : "");
+                                     matmul_f16_math(dtype, rows, n_tokens) ? "_f16math" : "");
     if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
                  (n_tokens + bn - 1) / bn, split ? 2 : 1,

@@ -6,7 +6,7 @@
 # optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
 # VARIANTS="A=1 B=2;C=0" also benches Llama once per ';'-separated set of environment settings (A/B of switches
 # such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call. SKIP_G3N=1 stops after Llama.
-# LLAMACPP_OPS=1 also prints llama.cpp's per-op GPU times on the Llama file (its GGML_VK_PERF_LOGGER).
+# G3N_VARIANTS does the same for Gemma 3n. LLAMACPP_OPS=1 also prints llama.cpp's per-op GPU times on the Llama file (its GGML_VK_PERF_LOGGER).
 set -u
 REPS=${1:-3}
 OUT=${OUT:-/tmp/out}
@@ -85,6 +85,10 @@ llamacpp_ops() {  # llamacpp_ops FILE TAG: llama.cpp's own per-op GPU times (GGM
 echo "== gemma-3n-e2b Q4_K_M"
 synth gemma3n gemma-3n-e2b /tmp/g3n.gguf
 bench_ours /tmp/g3n.gguf g3n.r1; bench_llamacpp /tmp/g3n.gguf g3n.r1
+IFS=';' read -ra g3n_variants <<<"${G3N_VARIANTS:-}"
+for i in "${!g3n_variants[@]}"; do
+  echo "variant: ${g3n_variants[$i]}" | tee -a "$OUT/summary.txt"; bench_ours /tmp/g3n.gguf "g3n.v$i" "${g3n_variants[$i]}"
+done
 profile /tmp/g3n.gguf g3n
 echo "== summary"; cat "$OUT/summary.txt"
 date -u

@@ -41,7 +41,7 @@ void check_matmul(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows,
       [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x, const GpuBuffer& y) {
         vk.matmul(rec, t, w, w_offset, rows, cols, x, y, n_tokens);
       },
-      12, vk.matmul_f16_math(t, n_tokens) ? 4e-3 : 1e-5);
+      12, vk.matmul_f16_math(t, rows, n_tokens) ? 4e-3 : 1e-5);
 }
 
 // Double-precision causal attention: q/out [n_q][n_heads][hd], caches [position][n_kv][hd].
@@ -278,6 +278,9 @@ TEST_CASE("vulkan matmul matches the CPU reference for every weight type and odd
     check_matmul(ctx, vk, t, 5, k_quant ? 256 : 96, 1, 202);
     check_matmul(ctx, vk, t, 37, k_quant ? 256 : 160, 7, 203);
     check_matmul(ctx, vk, t, 130, k_quant ? 256 : 64, 130, 204);
+    // At most kNarrowRows rows of a long batch: per-token mat-vecs.
+    check_matmul(ctx, vk, t, 4, k_quant ? 512 : 416, 100, 208);
+    check_matmul(ctx, vk, t, VulkanKernels::kNarrowRows, k_quant ? 256 : 96, 70, 209);
   }
   CHECK_NO_VALIDATION_ERRORS();
 }
