@@ -114,6 +114,8 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
     else if (v == "split") wide_tile_ = WideTile::SplitK;
     else fail("UNICORN_VK_WIDE_TILE='", v, "': expected 128, 64 or split");
   }
+  // UNICORN_VK_ATTN_PREFILL_V1=1: the scalar prefill attention kernel instead of attn_prefill_v2 (A/B runs).
+  if (const char* a = std::getenv("UNICORN_VK_ATTN_PREFILL_V1")) set_attention_prefill_v1(std::string(a) == "1");
 }
 VulkanKernels::~VulkanKernels() = default;
 

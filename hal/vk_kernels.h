@@ -183,6 +183,11 @@ class VulkanKernels {
                          const GpuBuffer& v_cache, const GpuBuffer& out, uint32_t n_q, uint32_t n_heads,
                          uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos, uint32_t window, float scale,
                          float softcap);
+  // attention_prefill runs attn_prefill_v2 (register-blocked, vec4 tiles) where head_dim % 4 == 0 and its tiles fit
+  // the device's shared memory, else the scalar attn_prefill; UNICORN_VK_ATTN_PREFILL_V1=1 or
+  // set_attention_prefill_v1(true) forces attn_prefill (A/B runs, tests).
+  void set_attention_prefill_v1(bool on) { prefill_v1_ = on; }
+  bool attention_prefill_v1() const { return prefill_v1_; }
   // Split-K decode attention: same result as attention_decode (one query token, GQA, keys [kv_start,
   // kv_start + kv_len), softcap) computed by attention_decode_splits(kv_len) workgroups per head (chunks of
   // kDecodeChunk keys) plus one merge pass; for long contexts, where one workgroup per head leaves the GPU idle.
@@ -219,6 +224,7 @@ class VulkanKernels {
   bool narrow_matvec_ = true;
   bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
+  bool prefill_v1_ = false;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
   std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }
   // Fails unless b holds n cache elements.

@@ -178,19 +178,36 @@ void VulkanKernels::attention_prefill(CommandRecorder& rec, const GpuBuffer& q, 
   need_kv(k_cache, kv_floats, "Vulkan prefill attention k cache");
   need_kv(v_cache, kv_floats, "Vulkan prefill attention v cache");
   if (&out == &q || &out == &k_cache || &out == &v_cache) fail("Vulkan prefill attention: out aliases an input");
-  // Query block: as many queries as 16 output registers per invocation allow (<= 32); key tile 32, halved until
-  // the tiles fit the device's shared memory.
-  constexpr uint32_t kWg = 128, kOutMax = 16;
+  const AttnPrefillPush push{n_q, n_heads, n_kv_heads, pos, window, scale, softcap};
+  const uint64_t shared_limit = ctx_.properties().limits.maxComputeSharedMemorySize;
+  constexpr uint32_t kWg = 128;
+  // attn_prefill_v2 (vec4 tiles, so head_dim % 4 == 0): 16 row groups of 8 lanes, 2 query rows per group (BQ 32)
+  // up to head_dim 128 and 1 (BQ 16) above, where 2 rows' outputs would take 64 registers; key tile 32, halved
+  // until the tiles fit the device's shared memory (head_dim 256: 16 keys within 48 KiB).
+  if (!prefill_v1_ && head_dim % 4 == 0) {
+    const uint32_t bq = head_dim <= 128 ? 32 : 16, hd4 = head_dim / 4;
+    auto shared_v2 = [&](uint32_t kv) {
+      return 16ull * bq * hd4 + 16ull * kv * (hd4 + 1) + 4ull * bq * (kv + 1) + 4ull * bq * 8;
+    };
+    uint32_t bkv = 32;
+    while (bkv > 8 && shared_v2(bkv) > shared_limit) bkv /= 2;
+    if (shared_v2(bkv) <= shared_limit) {
+      rec.dispatch(spec_pipeline(kv_shader("attn_prefill_v2"), 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
+                   {q, k_cache, v_cache, out}, push, (n_q + bq - 1) / bq, n_heads, 1, "attn_prefill_v2");
+      return;
+    }
+  }
+  // attn_prefill (v1; any head_dim): query block as many queries as 16 output registers per invocation allow
+  // (<= 32); key tile 32, halved until the tiles fit the device's shared memory.
+  constexpr uint32_t kOutMax = 16;
   uint32_t bq = 32;
   while (bq > 1 && bq * head_dim > kWg * kOutMax) bq /= 2;
   uint32_t bkv = 32;
-  const uint64_t shared_limit = ctx_.properties().limits.maxComputeSharedMemorySize;
   auto shared_bytes = [&](uint32_t kv) {
     return 4ull * (uint64_t(bq) * head_dim + uint64_t(kv) * (head_dim + 1) + uint64_t(bq) * kv + 2ull * bq);
   };
   while (bkv > 4 && shared_bytes(bkv) > shared_limit) bkv /= 2;
   if (shared_bytes(bkv) > shared_limit) fail("Vulkan prefill attention: head_dim ", head_dim, " needs more shared memory");
-  const AttnPrefillPush push{n_q, n_heads, n_kv_heads, pos, window, scale, softcap};
   rec.dispatch(spec_pipeline(kv_shader("attn_prefill"), 4, sizeof(AttnPrefillPush), {kWg, bq, bkv, head_dim}),
                {q, k_cache, v_cache, out}, push, (n_q + bq - 1) / bq, n_heads, 1, "attn_prefill");
 }

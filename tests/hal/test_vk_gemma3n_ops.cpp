@@ -226,9 +226,17 @@ TEST_CASE("vulkan attention_rows matches attention_prefill and a double-precisio
     for (float cap : {0.0f, 10.0f}) {
       GpuBuffer rows_out = upload(ctx, std::vector<float>(q.size(), kNaN));
       GpuBuffer tiled_out = upload(ctx, std::vector<float>(q.size(), kNaN));
+      GpuBuffer tiled_v1_out = upload(ctx, std::vector<float>(q.size(), kNaN));
       CommandRecorder rec(ctx);
       vk.attention_rows(rec, qb, kb, vb, scores, rows_out, nh, nkv, hd, pos, n_q, win, scale, cap);
-      vk.attention_prefill(rec, qb, kb, vb, tiled_out, n_q, nh, nkv, hd, pos, win, scale, cap);
+      {
+        PrefillKernelScope v2(vk, false);
+        vk.attention_prefill(rec, qb, kb, vb, tiled_out, n_q, nh, nkv, hd, pos, win, scale, cap);
+      }
+      {
+        PrefillKernelScope v1(vk, true);
+        vk.attention_prefill(rec, qb, kb, vb, tiled_v1_out, n_q, nh, nkv, hd, pos, win, scale, cap);
+      }
       rec.submit_and_wait();
       std::vector<float> want(q.size());
       const uint32_t group = nh / nkv;
@@ -257,6 +265,7 @@ TEST_CASE("vulkan attention_rows matches attention_prefill and a double-precisio
       // As the prefill attention test: fp32 scores and softmax, outputs convex combinations of |v| <= 1.
       check_close(download(rows_out, q.size()), want, 1e-4f, 2e-5f);
       check_close(download(tiled_out, q.size()), want, 1e-4f, 2e-5f);
+      check_close(download(tiled_v1_out, q.size()), want, 1e-4f, 2e-5f);
     }
   }
   CHECK_NO_VALIDATION_ERRORS();

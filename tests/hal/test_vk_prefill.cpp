@@ -87,12 +87,18 @@ TEST_CASE("vulkan prefill attention matches a double-precision reference (causal
     uint32_t n_q, n_heads, n_kv_heads, head_dim, pos, window;
     float softcap;
   };
-  // Query counts off the 32/16/8-query blocks, key ranges off the key tiles; head_dim 256 takes the small tiles.
+  // Query counts off the 32/16/8-query blocks, key ranges off the key tiles; head_dim 256 takes the small tiles;
+  // head_dim 80 and 48 leave attn_prefill_v2's last output columns partial, 30 takes attn_prefill in both runs.
+  // Both kernels: attn_prefill (v1) and attn_prefill_v2.
+  for (const bool v1 : {false, true})
   for (const Case& c : {Case{37, 4, 2, 64, 0, 0, 0.0f}, Case{33, 6, 2, 80, 19, 0, 0.0f},
                         Case{45, 2, 1, 48, 7, 13, 0.0f}, Case{7, 3, 3, 256, 40, 0, 30.0f},
-                        Case{1, 2, 2, 32, 5, 0, 0.0f}, Case{20, 8, 2, 128, 50, 24, 20.0f}}) {
-    INFO("n_q " << c.n_q << " heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " pos "
-                << c.pos << " window " << c.window << " softcap " << c.softcap);
+                        Case{1, 2, 2, 32, 5, 0, 0.0f}, Case{20, 8, 2, 128, 50, 24, 20.0f},
+                        Case{70, 4, 1, 256, 3, 0, 0.0f}, Case{19, 2, 1, 30, 4, 9, 0.0f}}) {
+    PrefillKernelScope kernel(vk, v1);
+    INFO((v1 ? "attn_prefill" : "attn_prefill_v2") << ": n_q " << c.n_q << " heads " << c.n_heads << "/"
+                                                    << c.n_kv_heads << " dim " << c.head_dim << " pos " << c.pos
+                                                    << " window " << c.window << " softcap " << c.softcap);
     const uint32_t positions = c.pos + c.n_q;
     const size_t kv_floats = size_t(positions) * c.n_kv_heads * c.head_dim;
     const std::vector<float> q = random_floats(size_t(c.n_q) * c.n_heads * c.head_dim, 301, 2.0f);
@@ -207,8 +213,9 @@ TEST_CASE("vulkan F16 KV cache: kv_store rounds to F16, every attention kernel r
     check_close(download_f16(vc16, zeros.size()), download(vc32, zeros.size()), 1e-3f, 1e-6f);
   }
   KvF16Scope f16(vk);
-  // Decode (vec4 kernel at head_dim 64, scalar at 30), split-K decode, tiled prefill and per-row prefill, each
-  // against the double reference on the rounded cache (the bounds of the F32 tests: the math is fp32 throughout).
+  // Decode (vec4 kernel at head_dim 64, scalar at 30), split-K decode, tiled prefill (attn_prefill_v2 and
+  // attn_prefill) and per-row prefill, each against the double reference on the rounded cache (the bounds of the
+  // F32 tests: the math is fp32 throughout).
   struct Case {
     uint32_t n_heads, n_kv_heads, head_dim, pos, n_q;
   };
@@ -244,12 +251,22 @@ TEST_CASE("vulkan F16 KV cache: kv_store rounds to F16, every attention kernel r
         check_close(download(out2, q.size()), want, 1e-4f, 2e-5f);
       }
     } else {
-      GpuBuffer out = nan_out(), out2 = nan_out();
-      vk.attention_prefill(rec, qb, kb, vb, out, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale, 0.0f);
+      GpuBuffer out = nan_out(), out1 = nan_out(), out2 = nan_out();
+      {
+        PrefillKernelScope v2(vk, false);
+        vk.attention_prefill(rec, qb, kb, vb, out, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale,
+                             0.0f);
+      }
+      {
+        PrefillKernelScope v1(vk, true);
+        vk.attention_prefill(rec, qb, kb, vb, out1, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, 0, scale,
+                             0.0f);
+      }
       vk.attention_rows(rec, qb, kb, vb, scores, out2, c.n_heads, c.n_kv_heads, c.head_dim, c.pos, c.n_q, 0, scale,
                         0.0f);
       rec.submit_and_wait();
       check_close(download(out, q.size()), want, 1e-4f, 2e-5f);
+      check_close(download(out1, q.size()), want, 1e-4f, 2e-5f);
       check_close(download(out2, q.size()), want, 1e-4f, 2e-5f);
     }
   }

@@ -157,6 +157,19 @@ void check_weight_product(hal::VulkanContext& ctx, DType t, uint32_t rows, uint3
   }
 }
 
+// Selects the prefill attention kernel (attn_prefill when v1, else attn_prefill_v2 where it applies) for a scope
+// and restores the previous choice when it ends (the kernels object is shared by the tests).
+struct PrefillKernelScope {
+  hal::VulkanKernels& vk;
+  const bool was;
+  PrefillKernelScope(hal::VulkanKernels& k, bool v1) : vk(k), was(k.attention_prefill_v1()) {
+    vk.set_attention_prefill_v1(v1);
+  }
+  ~PrefillKernelScope() { vk.set_attention_prefill_v1(was); }
+  PrefillKernelScope(const PrefillKernelScope&) = delete;
+  PrefillKernelScope& operator=(const PrefillKernelScope&) = delete;
+};
+
 }  // namespace unicorn::test
 
 // Binds fx, ctx, vk and errors_before in the test, or skips it when there is no usable Vulkan device.
