@@ -5,7 +5,7 @@
 # Expects (carried): .gl/*.deb (Vulkan loader), devrun/unicorn (+ devrun/lib/*.so), devrun/shared (fixtures),
 # optionally devrun/llama/llama-bench. usage: bash scripts/vulkan_device_bench.sh [reps]   (writes logs to $OUT)
 # VARIANTS="A=1 B=2;C=0" also benches Llama once per ';'-separated set of environment settings (A/B of switches
-# such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0), in the same call. SKIP_G3N=1 stops after Llama.
+# such as UNICORN_VK_FUSE=0 or UNICORN_VK_SUBMIT_EVERY=0; BIN=devrun/unicorn_prev runs another binary), in the same call. SKIP_G3N=1 stops after Llama.
 # G3N_VARIANTS does the same for Gemma 3n. LLAMACPP_OPS=1 also prints llama.cpp's per-op GPU times on the Llama file (its GGML_VK_PERF_LOGGER).
 set -u
 REPS=${1:-3}
@@ -30,8 +30,10 @@ grep -E "^(ok|FAIL)|failed" "$OUT/fixtures_vulkan.txt" | grep -v "^ok .*greedy i
 synth() {  # synth ARCH SHAPE FILE
   [ -f "$3" ] || timeout 200 "$U" synth --arch "$1" --shape "$2" --type q4km -q -o "$3" 2>&1 | tail -1
 }
-bench_ours() {  # bench_ours FILE TAG [env settings]
-  env ${3:-} timeout 150 "$U" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
+bench_ours() {  # bench_ours FILE TAG [env settings; a setting BIN=path runs that binary instead]
+  local bin=$U settings=""
+  for kv in ${3:-}; do case $kv in BIN=*) bin=${kv#BIN=} ;; *) settings="$settings $kv" ;; esac; done
+  env $settings timeout 150 "$bin" bench -m "$1" -p 512 -n 128 -r "$REPS" --device vulkan --json >"$OUT/$2.json" 2>"$OUT/$2.err"
   python3 - "$OUT/$2.json" "$2" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
