@@ -1,10 +1,8 @@
 // Wide-tile mat-mul for long prefill batches: Y[t, r] = sum_c W[r, c] * X[t, c], 128 weight rows x BN tokens
-// (BN = 64 or 128) per workgroup of 256 invocations. Per 32-column step the 128 row chunks are dequantized and the
-// BN x 32 activations loaded, both into registers one step ahead: for types with a split half-chunk load
-// (raw_q4_k.glsl, raw_q6_k.glsl: RAW_HALF) every invocation dequantizes 16 columns of one row and loads its share of
-// the activations, so neither job leaves half the workgroup waiting at the barrier; for the others warps 0-3
-// dequantize (dequant_chunk of the type's dq_*.glsl, one row each) while warps 4-7 load. Then every invocation
-// accumulates an 8-row x 4*TN_GROUPS-token block. The blocks are laid out so that each k reads two vec4 of weights and
+// (BN = 64 or 128) per workgroup of 256 invocations. Per 32-column step, warps 0-3 dequantize the 128 row chunks
+// (the type's raw_*.glsl split load, else dequant_chunk of its dq_*.glsl; one row per invocation) while warps 4-7
+// load the BN x 32 activations, both loaded into registers one step ahead; then every invocation accumulates an
+// 8-row x 4*TN_GROUPS-token block in fp32. The blocks are laid out so that each k reads two vec4 of weights and
 // TN_GROUPS vec4 of activations from shared memory: 64 (or 32) FMAs per 4 (or 3) shared loads, which the 4 x 4
 // scalar block of matmul_main.glsl (16 per 8) could not reach.
 // Warp w of the 8: rows (w % 2) * 64 + {0, 32} + lane_m * 4 + 0..3, tokens g * 64 + (w / 2) * 16 + lane_n * 4 + 0..3
@@ -43,22 +41,21 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 shared TILE4 w_tile[BK * (BM / 4u)];
 shared TILE4 x_tile[BK * (BN / 4u)];
 
-#ifdef RAW_HALF
-const uint X_THREADS = 256u;  // every invocation loads activations
-#else
-// Types without a split load: the "raw" chunk is already dequantized, so their loads are not overlapped with the
-// FMAs.
-struct RawHalf {
+#ifndef RAW_CHUNK
+// Types without a split load (raw_*.glsl): the "raw" chunk is already dequantized, so their loads are not
+// overlapped with the FMAs.
+struct RawChunk {
   float v[32];
 };
-RawHalf load_raw_half(uint row_byte, uint chunk, uint half_) {
-  RawHalf r;
+RawChunk load_raw(uint row_byte, uint chunk) {
+  RawChunk r;
   dequant_chunk(row_byte, chunk, r.v);
   return r;
 }
-const uint X_THREADS = 256u - BM;  // warps 4-7
+void decode_raw(RawChunk r, uint chunk, out float v[32]) { v = r.v; }
 #endif
-const uint X_LOADS = (BN * BK / 4u) / X_THREADS;  // vec4 activation loads per loading invocation
+
+const uint X_LOADS = (BN * BK / 4u) / (256u - BM);  // vec4 activation loads per loading invocation
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
@@ -67,16 +64,8 @@ void main() {
   const uint warp = tid / 32u, lane = tid % 32u;
   const uint m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
   const uint n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
-#ifdef RAW_HALF
-  const bool dequantizer = true, loader = true;
-  const uint tile_row = tid / 2u, half_ = tid % 2u, x_slot = tid;  // columns 16 * half_ .. + 15 of row tile_row
-  const uint DQ_COLS = 16u;
-#else
-  const bool dequantizer = tid < BM, loader = !dequantizer;
-  const uint tile_row = tid, half_ = 0u, x_slot = tid - BM;
-  const uint DQ_COLS = 32u;
-#endif
-  const uint row = row0 + tile_row;
+  const bool dequantizer = tid < BM;
+  const uint row = row0 + tid;
   const bool row_ok = dequantizer && row < p.rows;
   const uint row_byte = p.w_offset + min(row, p.rows - 1u) * p.row_bytes;
 
@@ -84,19 +73,19 @@ void main() {
   [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
   // Registers of the next step: its weight chunk (dequantizers) or its activations (the others), loaded one
   // step ahead so that their memory latency passes during this step's FMAs.
-  RawHalf raw;
+  RawChunk raw;
   vec4 xr[X_LOADS];
   const uint all_chunks = p.cols / BK;
   const uint first_chunk = all_chunks * gl_WorkGroupID.z / SPLIT_K;
   const uint n_chunks = all_chunks * (gl_WorkGroupID.z + 1u) / SPLIT_K;
   for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
     if (chunk == first_chunk) {
-      if (row_ok) raw = load_raw_half(row_byte, chunk, half_);
-      if (loader) {
+      if (row_ok) raw = load_raw(row_byte, chunk);
+      if (!dequantizer) {
         [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
           // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive
           // tokens of one k, so the shared stores do not conflict).
-          const uint i = x_slot + j * X_THREADS;
+          const uint i = tid - BM + j * (256u - BM);
           const uint tok = tok0 + i % BN, base = tok * p.cols + chunk * BK + (i / BN) * 4u;
           xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
         }
@@ -104,33 +93,26 @@ void main() {
     }
     barrier();  // the previous step's reads of the tiles are done
     if (dequantizer) {
-      float v[DQ_COLS];
+      float v[32];
       if (row_ok) {
-#ifdef RAW_HALF
-        decode_raw_half(raw, chunk, half_, v);
-#else
-        v = raw.v;
-#endif
+        decode_raw(raw, chunk, v);
       } else {
-        [[unroll]] for (uint k = 0; k < DQ_COLS; ++k) v[k] = 0.0;
+        [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
       }
-      [[unroll]] for (uint k = 0; k < DQ_COLS; ++k) {
-        w_tile[(DQ_COLS * half_ + k) * (BM / 4u) + tile_row / 4u][tile_row % 4u] = TILE1(v[k]);
-      }
-    }
-    if (loader) {
+      [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = TILE1(v[k]);
+    } else {
       [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-        const uint i = x_slot + j * X_THREADS;
+        const uint i = tid - BM + j * (256u - BM);
         const uint t = i % BN, k4 = i / BN;
         [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = TILE1(xr[j][c]);
       }
     }
     barrier();
     if (chunk + 1u < n_chunks) {  // the next step's loads, in flight during the FMAs below
-      if (row_ok) raw = load_raw_half(row_byte, chunk + 1u, half_);
-      if (loader) {
+      if (row_ok) raw = load_raw(row_byte, chunk + 1u);
+      if (!dequantizer) {
         [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-          const uint i = x_slot + j * X_THREADS;
+          const uint i = tid - BM + j * (256u - BM);
           const uint tok = tok0 + i % BN, base = tok * p.cols + (chunk + 1u) * BK + (i / BN) * 4u;
           xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
         }
