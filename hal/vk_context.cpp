@@ -109,6 +109,13 @@ std::vector<VulkanDeviceChoice> enumerate(PFN_vkGetInstanceProcAddr gipa, VkInst
 
 }  // namespace
 
+uint32_t pick_required_subgroup_size(uint32_t default_size, const SubgroupSizeControl& control) {
+  constexpr uint32_t kSlice = 32, kLargestWorkgroup = 256;
+  if (default_size == kSlice || !control.supported || !control.compute_stage) return 0;
+  if (control.max_workgroup_subgroups * kSlice < kLargestWorkgroup) return 0;
+  return control.min_size <= kSlice && kSlice <= control.max_size ? kSlice : 0;
+}
+
 uint32_t select_vulkan_device(const std::vector<VulkanDeviceChoice>& devices, const std::string& spec) {
   if (devices.empty()) fail("no Vulkan device found");
   if (spec == "vulkan" || spec == "auto") {
@@ -226,28 +233,53 @@ void VulkanContext::create_device(const std::string& spec) {
   fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
   std::vector<VkExtensionProperties> exts(n_ext);
   if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
-  bool atomic_float_ext = false, float16_ext = false, executable_ext = false;
+  bool atomic_float_ext = false, float16_ext = false, executable_ext = false, size_control_ext = false;
   for (const VkExtensionProperties& e : exts) {
+    if (std::strcmp(e.extensionName, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) == 0) size_control_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME) == 0) executable_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0) float16_ext = true;
     if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
     if (std::strcmp(e.extensionName, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME) == 0) atomic_float_ext = true;
   }
   // Optional features, enabled where the device has them: float atomic add on storage buffers (split-K prefill
-  // matmuls), 16-bit storage-buffer access (an F16 KV cache) and fp16 arithmetic (the prefill mat-muls).
+  // matmuls), 16-bit storage-buffer access (an F16 KV cache), fp16 arithmetic (the prefill mat-muls) and a required
+  // subgroup size.
+  void* query_chain = nullptr;
+  const auto link = [](auto& feature, void*& chain, bool on) {
+    if (!on) return;
+    feature.pNext = chain;
+    chain = &feature;
+  };
+  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT size_control{};
+  size_control.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT;
+  link(size_control, query_chain, size_control_ext);
   VkPhysicalDeviceShaderFloat16Int8FeaturesKHR float16{};
   float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR;
+  link(float16, query_chain, float16_ext);
   VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float{};
   atomic_float.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT;
-  atomic_float.pNext = float16_ext ? &float16 : nullptr;
+  link(atomic_float, query_chain, atomic_float_ext);
   VkPhysicalDevice16BitStorageFeatures storage16{};
   storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
-  storage16.pNext = atomic_float_ext ? &atomic_float : float16_ext ? static_cast<void*>(&float16) : nullptr;
-  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &storage16, {}};
+  link(storage16, query_chain, true);
+  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, query_chain, {}};
   fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
   float_atomic_add_ = atomic_float_ext && atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
   storage16_ = storage16.storageBuffer16BitAccess == VK_TRUE;
   float16_math_ = float16_ext && float16.shaderFloat16 == VK_TRUE;
+  SubgroupSizeControl control;
+  if (size_control_ext && size_control.subgroupSizeControl == VK_TRUE) {
+    VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sc{};
+    sc.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT;
+    VkPhysicalDeviceProperties2 sp2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &sc, {}};
+    fn_.vkGetPhysicalDeviceProperties2(physical_, &sp2);
+    control = {true, (sc.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0, sc.minSubgroupSize,
+               sc.maxSubgroupSize, sc.maxComputeWorkgroupSubgroups};
+  }
+  const char* sg32_env = std::getenv("UNICORN_VK_SUBGROUP32");
+  if (sg32_env == nullptr || std::strcmp(sg32_env, "0") != 0) {
+    required_subgroup_size_ = pick_required_subgroup_size(subgroup_size_, control);
+  }
   // UNICORN_VK_PIPELINE_STATS=1: the driver's statistics of each pipeline (registers, spills...) on stderr.
   const char* stats_env = std::getenv("UNICORN_VK_PIPELINE_STATS");
   pipeline_stats_ = executable_ext && stats_env != nullptr && std::strcmp(stats_env, "1") == 0;
@@ -300,30 +332,33 @@ void VulkanContext::create_device(const std::string& spec) {
   enable_float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR;
   VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR enable_executable{};
   enable_executable.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR;
+  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT enable_size_control{};
+  enable_size_control.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT;
   void* chain = nullptr;
+  if (required_subgroup_size_ > 0) {
+    enabled.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    enable_size_control.subgroupSizeControl = VK_TRUE;
+    subgroup_size_ = required_subgroup_size_;
+  }
+  link(enable_size_control, chain, required_subgroup_size_ > 0);
   if (pipeline_stats_) {
     enabled.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
     enable_executable.pipelineExecutableInfo = VK_TRUE;
-    chain = &enable_executable;
   }
+  link(enable_executable, chain, pipeline_stats_);
   if (float16_math_) {
     enabled.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
     enable_float16.shaderFloat16 = VK_TRUE;
-    enable_float16.pNext = chain;
-    chain = &enable_float16;
   }
+  link(enable_float16, chain, float16_math_);
   if (float_atomic_add_) {
     enabled.push_back(VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME);
     enable_atomic_float.shaderBufferFloat32Atomics = atomic_float.shaderBufferFloat32Atomics;
     enable_atomic_float.shaderBufferFloat32AtomicAdd = VK_TRUE;
-    enable_atomic_float.pNext = chain;
-    chain = &enable_atomic_float;
   }
-  if (storage16_) {
-    enable_storage16.storageBuffer16BitAccess = VK_TRUE;
-    enable_storage16.pNext = chain;
-    chain = &enable_storage16;
-  }
+  link(enable_atomic_float, chain, float_atomic_add_);
+  enable_storage16.storageBuffer16BitAccess = VK_TRUE;
+  link(enable_storage16, chain, storage16_);
   di.pNext = chain;
   di.enabledExtensionCount = static_cast<uint32_t>(enabled.size());
   di.ppEnabledExtensionNames = enabled.empty() ? nullptr : enabled.data();

@@ -32,6 +32,18 @@ struct VulkanHeap {
 // out of range, or no devices.
 uint32_t select_vulkan_device(const std::vector<VulkanDeviceChoice>& devices, const std::string& spec);
 
+// What a device can be told about its subgroup size (VK_EXT_subgroup_size_control).
+struct SubgroupSizeControl {
+  bool supported = false;      // the extension and its subgroupSizeControl feature
+  bool compute_stage = false;  // requiredSubgroupSizeStages has the compute stage
+  uint32_t min_size = 0, max_size = 0;
+  uint32_t max_workgroup_subgroups = 0;  // subgroups a workgroup may hold at the required size
+};
+// The subgroup size every compute pipeline should require: 32 where the device's default differs (RADV runs compute
+// as wave64, which would send the decode mat-vecs' 32-lane slices through shared memory, see slice.glsl) but 32
+// can be required, for workgroups of up to 256 invocations (the largest the kernels use); 0 (the default) otherwise.
+uint32_t pick_required_subgroup_size(uint32_t default_size, const SubgroupSizeControl& control);
+
 // VulkanContext: owns the loader handle, instance, debug messenger, logical device, compute queue and a command
 // pool; not copyable. Creating it loads the driver (tens of ms, seconds under validation). Submissions through
 // submit_and_wait are serialized by the caller: one thread uses a context at a time (the error counter is atomic
@@ -62,6 +74,9 @@ class VulkanContext {
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return mem_props_; }
   std::string device_name() const { return props_.deviceName; }
   uint32_t subgroup_size() const { return subgroup_size_; }
+  // The subgroup size pipelines require (pick_required_subgroup_size; UNICORN_VK_SUBGROUP32=0 keeps the default),
+  // 0 for none; subgroup_size() is then what compute shaders run with.
+  uint32_t required_subgroup_size() const { return required_subgroup_size_; }
   bool is_cpu_device() const { return props_.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU; }
   // Unified memory (integrated GPU or a CPU driver): device-local memory is system memory, so mapped writes need no
   // staging copy.
@@ -122,6 +137,7 @@ class VulkanContext {
   uint32_t queue_family_ = 0;
   uint32_t timestamp_bits_ = 0;
   uint32_t subgroup_size_ = 0;
+  uint32_t required_subgroup_size_ = 0;
   VkCommandPool command_pool_ = VK_NULL_HANDLE;
   int transfer_family_ = -1;
   VkQueue transfer_queue_ = VK_NULL_HANDLE;

@@ -101,6 +101,12 @@ ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& sh
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = &spec_info;
     ci.layout = layout_;
+    // Where the device's default subgroup size is not the 32 the kernels are written for (RADV's wave64), ask
+    // for 32 (VK_EXT_subgroup_size_control, enabled by the context only when 32 can be required of compute).
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfoEXT required{};
+    required.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO_EXT;
+    required.requiredSubgroupSize = ctx.required_subgroup_size();
+    if (required.requiredSubgroupSize > 0) ci.stage.pNext = &required;
     if (ctx.pipeline_stats()) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
     vk_check(f.vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline_),
              "vkCreateComputePipelines");

@@ -58,6 +58,22 @@ TEST_CASE("vulkan device selection prefers a real GPU and parses vulkan:N", "[vu
   CHECK_THROWS_AS(select_vulkan_device({}, "auto"), Error);
 }
 
+TEST_CASE("pipelines require 32-wide subgroups only where the default differs and 32 can be required", "[vulkan]") {
+  // Property values as RADV (wave64 default, 32-64), NVIDIA (32 only) and lavapipe (8 only) report them.
+  const SubgroupSizeControl radv{true, true, 32, 64, 16}, nvidia{true, true, 32, 32, 32}, lavapipe{true, true, 8, 8, 128};
+  CHECK(pick_required_subgroup_size(64, radv) == 32);
+  CHECK(pick_required_subgroup_size(32, radv) == 0);  // already 32: nothing to ask
+  CHECK(pick_required_subgroup_size(32, nvidia) == 0);
+  CHECK(pick_required_subgroup_size(8, lavapipe) == 0);  // 32 is outside 8..8
+  SubgroupSizeControl no_compute = radv;
+  no_compute.compute_stage = false;
+  CHECK(pick_required_subgroup_size(64, no_compute) == 0);
+  CHECK(pick_required_subgroup_size(64, SubgroupSizeControl{}) == 0);  // no extension
+  SubgroupSizeControl small = radv;
+  small.max_workgroup_subgroups = 4;  // 4 x 32 < a 256-invocation workgroup
+  CHECK(pick_required_subgroup_size(64, small) == 0);
+}
+
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
                            "matvec_q5_k", "matvec_q6_k", "matvec_q4_k_sg", "matvec_q6_k_sg", "rmsnorm", "softmax",
