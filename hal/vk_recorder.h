@@ -32,10 +32,11 @@ struct DispatchTime {
 // dispatch on its own as well (2 timestamps each, which serialize the dispatches and add to short ones).
 enum class GpuTiming { Off, Span, PerDispatch };
 
-// CommandRecorder: owns a command buffer, descriptor pools, the descriptor sets it made (cached by pipeline layout
-// and buffer ranges, so a model recording the same ops every token allocates and writes none after the first) and
-// (optionally) a timestamp query pool; not copyable, not thread-safe, must not outlive its context or pipelines, and
-// the buffers it records must live until the submission ends. Usage: dispatch()... then submit_and_wait(), which
+// CommandRecorder: owns its command buffers (each with a fence, reused batch after batch), descriptor pools, the
+// descriptor sets it made (cached by pipeline layout and buffer ranges, so a model recording the same ops every
+// token allocates and writes none after the first) and (optionally) a timestamp query pool; not copyable, not
+// thread-safe, must not outlive its context or pipelines, and the buffers it records must live until the submission
+// ends. Usage: dispatch()... then submit_and_wait(), which
 // also resets it for the next batch. Each dispatch is followed by a compute->compute memory barrier (a batch is a
 // sequence of dependent ops) except inside begin_concurrent()/end_concurrent(); the batch ends with a barrier to
 // host reads. A long batch is cut into several command buffers, each submitted as soon as it is full (every

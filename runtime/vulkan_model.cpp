@@ -253,8 +253,8 @@ class VulkanModel final : public Model {
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
   std::map<std::string, OpTime> op_times_;
-  // Host side of each forward (--profile): recording (which overlaps the GPU once early parts are submitted), then
-  // waiting for the last submission.
+  // Where each forward's time goes (forward_times()): recording (which overlaps the GPU once early parts are
+  // submitted), waiting for the last submission, and with GPU timing the GPU's first-to-last-command time.
   std::chrono::steady_clock::time_point host_mark_;  // the forward's start, then the end of its last submission
   ForwardTimes times_;
 };
