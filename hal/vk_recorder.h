@@ -81,6 +81,11 @@ class CommandRecorder {
 
   // Dispatches recorded since the last submission.
   uint32_t pending() const { return n_dispatches_; }
+  // Submits what is recorded so far without waiting; the batch goes on (before the host blocks on something else,
+  // so the GPU is not left waiting for a command buffer that is not full yet). Not inside a concurrent group.
+  void submit_recorded() {
+    if (recording_ && !concurrent_) flush();
+  }
   // Dispatches per early submission (0: one submission per batch). Default 64, or UNICORN_VK_SUBMIT_EVERY.
   uint32_t submit_every() const { return submit_every_; }
   void set_submit_every(uint32_t n) { submit_every_ = n; }

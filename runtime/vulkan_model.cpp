@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "base/background_copy.h"
 #include "base/error.h"
 #include "runtime/cpu_model.h"
 
@@ -95,13 +96,18 @@ struct GpuLayer {
 };
 
 // WeightPlacer: decides DEVICE_LOCAL or HOST_VISIBLE per tensor against a byte budget of device-local memory and
-// uploads (pipelined through staging buffers for unmapped VRAM, on the transfer queue where there is one; a direct
-// write where the memory is mapped); not thread-safe; one per load; finish() before the weights are used.
+// uploads: pipelined through staging buffers for unmapped VRAM (on the transfer queue where there is one), and where
+// the memory is mapped (UMA, host-visible) a direct write, handed to `background` when given (tagged with the
+// group set_group() names: the layer that needs it, -1 for what the forward needs first). Not thread-safe; one per
+// load; finish() before the weights are used (the background writes: background->wait_for(group)).
 class WeightPlacer {
  public:
-  WeightPlacer(const VulkanContext& ctx, uint64_t device_budget) : ctx_(ctx), budget_(device_budget) {}
+  WeightPlacer(const VulkanContext& ctx, uint64_t device_budget, BackgroundCopy* background)
+      : ctx_(ctx), budget_(device_budget), background_(background) {}
+  void set_group(int group) { group_ = group; }
 
-  GpuBuffer place(const void* data, uint64_t bytes) {
+  // keep: data may not outlive this call (a background write then copies it first).
+  GpuBuffer place(const void* data, uint64_t bytes, bool keep = false) {
     const bool fits = device_bytes_ + bytes <= budget_;
     // UMA: map device-local memory and write it in place; discrete: unmapped VRAM (the BAR window stays free).
     const bool map = ctx_.is_uma();
@@ -114,13 +120,20 @@ class WeightPlacer {
       host_bytes_ += bytes;
       ++host_tensors_;
     }
-    uploader_.upload(b, 0, data, bytes);
+    if (background_ != nullptr && b.mapped() != nullptr) {
+      background_->add(group_, b.mapped(), data, bytes, keep);
+      background_bytes_ += bytes;
+    } else {
+      uploader_.upload(b, 0, data, bytes);
+    }
     return b;
   }
   // Waits for the uploads still in flight; call before the first forward.
   void finish() { uploader_.finish(); }
-  GpuBuffer floats(const std::vector<float>& v) { return place(v.data(), v.size() * sizeof(float)); }
-  GpuMatrix matrix(const kernels::WeightMatrix& w) {
+  // The vectors are the loader's (gone after the load), so a background write keeps a copy.
+  GpuBuffer floats(const std::vector<float>& v) { return place(v.data(), v.size() * sizeof(float), true); }
+  // keep: as place(); the model file's tensors (mapped for the model's life) need none.
+  GpuMatrix matrix(const kernels::WeightMatrix& w, bool keep = false) {
     GpuMatrix m;
     if (w.data == nullptr) return m;
     if (!VulkanKernels::matvec_supports(w.dtype))
@@ -138,17 +151,20 @@ class WeightPlacer {
       m.buf = floats(f32);
       return m;
     }
-    m.buf = place(w.data, row_bytes * static_cast<uint64_t>(w.rows));
+    m.buf = place(w.data, row_bytes * static_cast<uint64_t>(w.rows), keep);
     return m;
   }
   // A float matrix held in a vector (Gemma 3n's AltUp router), [rows, cols].
   GpuMatrix matrix(const std::vector<float>& v, int64_t rows, int64_t cols) {
-    return matrix(kernels::WeightMatrix{DType::F32, reinterpret_cast<const uint8_t*>(v.data()), rows, cols});
+    return matrix(kernels::WeightMatrix{DType::F32, reinterpret_cast<const uint8_t*>(v.data()), rows, cols}, true);
   }
 
   std::string summary() const {
     return str_cat(device_tensors_, " tensors (", mib(device_bytes_), " MiB) in device-local memory, ", host_tensors_,
-                   " tensors (", mib(host_bytes_), " MiB) in host-visible memory");
+                   " tensors (", mib(host_bytes_), " MiB) in host-visible memory",
+                   background_bytes_ > 0 ? str_cat(" (", mib(background_bytes_),
+                                                   " MiB written in the background as the first forward needs them)")
+                                         : std::string());
   }
   uint64_t device_bytes() const { return device_bytes_; }
   uint64_t host_bytes() const { return host_bytes_; }
@@ -164,7 +180,9 @@ class WeightPlacer {
   const VulkanContext& ctx_;
   hal::StagedUploader uploader_{ctx_};
   uint64_t budget_;
-  uint64_t device_bytes_ = 0, host_bytes_ = 0;
+  BackgroundCopy* background_;
+  int group_ = -1;
+  uint64_t device_bytes_ = 0, host_bytes_ = 0, background_bytes_ = 0;
   int device_tensors_ = 0, host_tensors_ = 0;
 };
 
@@ -189,8 +207,11 @@ class VulkanModel final : public Model {
   void forward(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits) override;
   std::string profile_report() const override;
   ForwardTimes forward_times() const override { return times_; }
-  // The recorder goes first: it may still reference the buffers.
-  ~VulkanModel() override { rec_.reset(); }
+  // The background writes and the recorder go first: they may still reference the buffers.
+  ~VulkanModel() override {
+    background_.reset();
+    rec_.reset();
+  }
 
  private:
   void record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits);
@@ -257,6 +278,15 @@ class VulkanModel final : public Model {
   // submitted), waiting for the last submission, and with GPU timing the GPU's first-to-last-command time.
   std::chrono::steady_clock::time_point host_mark_;  // the forward's start, then the end of its last submission
   ForwardTimes times_;
+  // Weights written into mapped memory by a background thread (UMA devices, host-visible placement) while the first
+  // forward runs: groups -1 (embeddings and what the start needs), 0..n_layers - 1 (a layer's), n_layers (the
+  // head). Null once everything is written (or with UNICORN_VK_ASYNC_UPLOAD=0).
+  std::unique_ptr<BackgroundCopy> background_;
+  void weights_ready(int group) {
+    if (!background_ || background_->ready(group)) return;
+    rec_->submit_recorded();  // the GPU runs what is recorded while the host waits for the copies
+    background_->wait_for(group);
+  }
 };
 
 // How much device-local memory the weights may take: the largest device-local heap's availability minus what the
@@ -352,12 +382,20 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
 }
 
 void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
-  WeightPlacer placer(*ctx_, budget);
+  // UNICORN_VK_ASYNC_UPLOAD=0: every weight written before the first forward; =slow (tests): the writer pauses
+  // before each layer, so the first forward surely overtakes it and has to wait for each layer.
+  const char* async_env = std::getenv("UNICORN_VK_ASYNC_UPLOAD");
+  const std::string async_mode = async_env != nullptr ? async_env : "";
+  if (async_mode != "0") background_ = std::make_unique<BackgroundCopy>();
+  if (async_mode == "slow") background_->set_pause_per_group(std::chrono::milliseconds(50));
+  WeightPlacer placer(*ctx_, budget, background_.get());
   // Placement order = use order, so with a small budget the first layers get the fast memory.
+  placer.set_group(-1);
   embed_ = placer.matrix(w.embed);
   for (int l = 0; l < gpu_layers_; ++l) {
     const LayerWeights& L = w.layers[l];
     GpuLayer& G = layers_[l];
+    placer.set_group(l);
     G.attn_norm = placer.floats(L.attn_norm);
     G.wq = placer.matrix(L.wq);
     G.wk = placer.matrix(L.wk);
@@ -389,12 +427,15 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
     }
   }
   if (cfg_.arch == ModelArch::Gemma3n) {
+    placer.set_group(-1);  // the per-layer inputs and AltUp streams are formed before layer 0
     per_layer_embed_ = placer.matrix(w.per_layer_embed);
     per_layer_model_proj_ = placer.matrix(w.per_layer_model_proj);
     per_layer_proj_norm_ = placer.floats(w.per_layer_proj_norm);
     for (const auto& m : w.altup_proj) altup_proj_.push_back(placer.matrix(m));
+    placer.set_group(cfg_.n_layers);
     for (const auto& m : w.altup_unembed) altup_unembed_.push_back(placer.matrix(m));
   }
+  placer.set_group(cfg_.n_layers);
   if (gpu_layers_ == cfg_.n_layers) {
     final_norm_ = placer.floats(w.final_norm);
     // A tied head reads the embedding's buffer again rather than a second copy.
@@ -407,6 +448,7 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
     }
   }
   placer.finish();
+  if (background_) background_->start();
   info_.placement = "weights: " + placer.summary();
 }
 
@@ -490,15 +532,29 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
   ensure_capacity(n, pos, all_logits);
   std::memcpy(ids_.mapped(), tokens.data(), sizeof(int32_t) * tokens.size());
 
+  // The first forward records each layer once its weights (and the next layer's first norm, which fused kernels
+  // apply at the end of a layer) are written; the GPU runs the layers recorded before meanwhile.
+  weights_ready(-1);
   kernels_->get_rows(*rec_, embed_.dtype, embed_.buf, 0, embed_.rows, embed_.cols, ids_, static_cast<uint32_t>(n), x_);
   if (cfg_.embed_scale != 1.0)
     kernels_->unary(*rec_, x_, x_, static_cast<uint32_t>(n) * H_, hal::UnaryOp::Scale,
                     static_cast<float>(cfg_.embed_scale));
   if (cfg_.arch == ModelArch::Gemma3n) {
     gemma3n_inputs(tokens);
-    for (int l = 0; l < gpu_layers_; ++l) layer_gemma3n(l, n, pos);
+    for (int l = 0; l < gpu_layers_; ++l) {
+      weights_ready(l + 1);
+      layer_gemma3n(l, n, pos);
+    }
   } else {
-    for (int l = 0; l < gpu_layers_; ++l) layer_standard(l, n, pos);
+    for (int l = 0; l < gpu_layers_; ++l) {
+      weights_ready(l + 1);
+      layer_standard(l, n, pos);
+    }
+  }
+  weights_ready(cfg_.n_layers);
+  if (background_) {  // all written: later forwards wait for nothing
+    background_->finish();
+    background_.reset();
   }
 
   if (cpu_tail_) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/atomic_file.h"
+#include "base/background_copy.h"
 #include "base/dtype.h"
 #include "base/error.h"
 #include "base/half.h"
@@ -102,4 +103,42 @@ TEST_CASE("atomic file writer leaves nothing behind unless committed") {
   }
   CHECK(std::filesystem::file_size(path) == 8);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("background copy: groups done in order, each waitable, kept sources, no copies") {
+  // Group g's destination is 1 MiB; sources differ per group so a mixed-up copy shows.
+  constexpr size_t kBytes = 1 << 20;
+  std::vector<std::vector<uint8_t>> src(6), dst(6, std::vector<uint8_t>(kBytes, 0));
+  for (int g = 0; g < 6; ++g) src[g].assign(kBytes, static_cast<uint8_t>(17 * g + 3));
+  BackgroundCopy copy;
+  // Added out of order, group 3 absent; group -1 (the ones a consumer needs first) from a kept temporary.
+  for (int g : {4, 1, 5, 2, 0}) copy.add(g, dst[g].data(), src[g].data(), kBytes);
+  {
+    std::vector<uint8_t> temporary(kBytes, 0xEE);
+    copy.add(-1, dst[3].data(), temporary.data(), kBytes, /*keep=*/true);
+  }  // the temporary is gone; the kept copy is what gets written
+  CHECK_THROWS_AS(copy.wait_for(0), Error);  // not started
+  CHECK_THROWS_AS(copy.ready(0), Error);
+  copy.start();
+  CHECK_THROWS_AS(copy.add(0, dst[0].data(), src[0].data(), 1), Error);
+  for (int g : {-1, 0, 1, 2, 3, 4, 5}) {
+    copy.wait_for(g);
+    // Every group up to g is complete (3 has no copies of its own: dst[3] holds group -1's bytes).
+    for (int h = -1; h <= g; ++h) {
+      const int slot = h == -1 ? 3 : h;
+      if (h == 3) continue;
+      const uint8_t want = h == -1 ? 0xEE : static_cast<uint8_t>(17 * h + 3);
+      REQUIRE(dst[slot].front() == want);
+      REQUIRE(dst[slot].back() == want);
+    }
+  }
+  copy.finish();
+  copy.wait_for(100);  // past the last group: returns at once
+  CHECK(copy.ready(100));
+
+  BackgroundCopy none;
+  none.start();
+  none.wait_for(7);
+  none.finish();
+  CHECK_THROWS_AS(none.start(), Error);
 }

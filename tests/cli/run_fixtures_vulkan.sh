@@ -6,7 +6,8 @@
 #    (Gemma 3n too: its AltUp streams and per-layer inputs cross to the CPU); a split across KV sharing is an error;
 #  - --kv-f16 on the GPU: the same greedy ids as the CPU's F16 cache, logits within 1e-3, and logits within 1e-2 of
 #    the F32 cache's;
-#  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local;
+#  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local, and
+#    the same whether a background thread writes it during the first forward or the load writes it first;
 #  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
 #    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
 #    greedy ids;
@@ -95,6 +96,19 @@ for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3n-tiny"; do
   grep -q "0 tensors (0.0 MiB) in device-local memory" "$WORK/$name.host.err" ||
     { echo "FAIL $name: UNICORN_VK_BUDGET_MIB=0 left tensors in device-local memory"; failures=$((failures + 1)); }
   same "$name.device" "$name.host" 1e-6 || failures=$((failures + 1))
+  # Mapped weights are written by a background thread while the first forward runs; written before it instead
+  # (UNICORN_VK_ASYNC_UPLOAD=0), the result is the same.
+  grep -q "MiB written in the background" "$WORK/$name.host.err" ||
+    { echo "FAIL $name: host-visible weights were not written in the background"; failures=$((failures + 1)); }
+  UNICORN_VK_BUDGET_MIB=0 UNICORN_VK_ASYNC_UPLOAD=0 run "$name.hostsync" "$model" "$ids" --device vulkan ||
+    failures=$((failures + 1))
+  grep -q "MiB written in the background" "$WORK/$name.hostsync.err" &&
+    { echo "FAIL $name: UNICORN_VK_ASYNC_UPLOAD=0 still wrote in the background"; failures=$((failures + 1)); }
+  same "$name.host" "$name.hostsync" 1e-6 || failures=$((failures + 1))
+  # A writer that pauses before each layer: the first forward must wait for every layer it records.
+  UNICORN_VK_BUDGET_MIB=0 UNICORN_VK_ASYNC_UPLOAD=slow run "$name.hostslow" "$model" "$ids" --device vulkan ||
+    failures=$((failures + 1))
+  same "$name.hostsync" "$name.hostslow" 1e-6 || failures=$((failures + 1))
 done
 
 echo "== F16 KV cache: vulkan vs the CPU, both --kv-f16 (the same rounded cache), and vs the F32 cache"

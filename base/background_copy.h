@@ -1,0 +1,62 @@
+#pragma once
+// Host-memory copies done by a background thread in groups, so that a consumer can start on group 0 while later
+// groups are still being copied (model weights written into mapped GPU memory while the first layers run).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace unicorn {
+
+// BackgroundCopy: owns its worker thread and the bytes it was given to keep; the destinations and the sources it
+// was not given to keep must outlive it (or finish()). add() before start(), then wait_for() from any thread.
+// Groups are copied in increasing order (each in the order added); cost: one memcpy per byte, off the caller's
+// thread.
+class BackgroundCopy {
+ public:
+  BackgroundCopy() = default;
+  ~BackgroundCopy();  // stops after the copy in progress (the destinations may then be partly written)
+  BackgroundCopy(const BackgroundCopy&) = delete;
+  BackgroundCopy& operator=(const BackgroundCopy&) = delete;
+
+  // Copies bytes from src to dst as part of group (>= -1). keep: the copy takes its own copy of the source first
+  // (for sources that do not outlive the call).
+  void add(int group, void* dst, const void* src, uint64_t bytes, bool keep = false);
+  // Starts copying in the background; add() may not be called afterwards. Without copies it only marks all done.
+  void start();
+  // Returns once every group <= group has been copied (at once for a group with no copies).
+  void wait_for(int group);
+  // Whether wait_for(group) would return at once.
+  bool ready(int group);
+  // Returns once everything has been copied.
+  void finish();
+  bool started() const { return started_; }
+  // Tests: the worker pauses this long before each group, so that a consumer surely overtakes it.
+  void set_pause_per_group(std::chrono::milliseconds pause) { pause_ = pause; }
+
+ private:
+  struct Job {
+    int group;
+    void* dst;
+    const void* src;
+    uint64_t bytes;
+  };
+  void run();
+
+  std::vector<Job> jobs_;
+  std::vector<std::unique_ptr<uint8_t[]>> kept_;
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int done_through_ = -2;  // every group <= done_through_ is copied
+  bool all_done_ = false;
+  bool started_ = false;
+  std::atomic<bool> stop_{false};
+  std::chrono::milliseconds pause_{0};
+};
+
+}  // namespace unicorn
