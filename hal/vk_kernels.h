@@ -174,6 +174,9 @@ class VulkanKernels {
   void set_matmul_f16_math(bool on) { f16_math_ = on && ctx_.has_float16_math(); }
   // Whether matmul of this type, row count and batch computes in fp16.
   bool matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_tokens) const;
+  // With fp16 math, Q4_K/Q6_K's wide kernel with double-buffered tiles (one barrier per step; the next step's
+  // dequantization overlapping this step's FMAs). Off by default until timed on a GPU; UNICORN_VK_WIDE_DB=1.
+  void set_matmul_double_buffer(bool on) { double_buffer_ = on; }
   // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
   // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
   // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
@@ -222,6 +225,7 @@ class VulkanKernels {
   WideTile wide_tile_ = WideTile::Auto;
   bool f16_math_ = false;
   bool narrow_matvec_ = true;
+  bool double_buffer_ = false;
   bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;

@@ -135,8 +135,10 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     if (tile == WideTile::SplitK && !matmul_split_supported(dtype)) tile = WideTile::Tokens128;
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
     const bool split = tile == WideTile::SplitK;
+    const bool f16 = matmul_f16_math(dtype, rows, n_tokens);
+    const bool db = f16 && double_buffer_ && (dtype == DType::Q4_K || dtype == DType::Q6_K);
     const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
-                                     matmul_f16_math(dtype, rows, n_tokens) ? "_f16math" : "");
+                                     db ? "_f16db" : f16 ? "_f16math" : "");
     if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
                  (n_tokens + bn - 1) / bn, split ? 2 : 1,

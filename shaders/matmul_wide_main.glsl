@@ -12,6 +12,10 @@
 // fp16 and each step's 32 products are summed in fp16 (two per instruction where the GPU pairs them), then added
 // to the fp32 accumulators, so rounding grows with 32 terms, not with the row length.
 #extension GL_EXT_control_flow_attributes : require
+#ifdef MATH_F16_DB  // NAME_f16db: fp16 arithmetic with double-buffered tiles (below)
+#define MATH_F16 1
+#define DOUBLE_BUFFER 1
+#endif
 #ifdef MATH_F16
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #define TILE4 f16vec4
@@ -37,9 +41,17 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #endif
 #include "matmul_params.glsl"
 
-// [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load.
-shared TILE4 w_tile[BK * (BM / 4u)];
-shared TILE4 x_tile[BK * (BN / 4u)];
+// [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load. With
+// DOUBLE_BUFFER (NAME_f16db: fp16 tiles only, 32 KiB) two of each: step s reads buffer s % 2 while the invocations
+// fill the other with step s + 1, so one barrier per step instead of two, and the dequantizing and loading of the
+// next step overlap this step's FMAs across warps instead of running before them.
+#ifdef DOUBLE_BUFFER
+const uint TILE_BUFFERS = 2u;
+#else
+const uint TILE_BUFFERS = 1u;
+#endif
+shared TILE4 w_tile[TILE_BUFFERS * BK * (BM / 4u)];
+shared TILE4 x_tile[TILE_BUFFERS * BK * (BN / 4u)];
 
 #ifndef RAW_CHUNK
 // Types without a split load (raw_*.glsl): the "raw" chunk is already dequantized, so their loads are not
@@ -57,89 +69,114 @@ void decode_raw(RawChunk r, uint chunk, out float v[32]) { v = r.v; }
 
 const uint X_LOADS = (BN * BK / 4u) / (256u - BM);  // vec4 activation loads per loading invocation
 
-void main() {
-  const uint tid = gl_LocalInvocationID.x;
-  const uint row0 = gl_WorkGroupID.x * BM;
-  const uint tok0 = gl_WorkGroupID.y * BN;
-  const uint warp = tid / 32u, lane = tid % 32u;
-  const uint m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
-  const uint n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
-  const bool dequantizer = tid < BM;
-  const uint row = row0 + tid;
-  const bool row_ok = dequantizer && row < p.rows;
-  const uint row_byte = p.w_offset + min(row, p.rows - 1u) * p.row_bytes;
+// Per invocation: where it works, and the registers of the next step, its weight chunk (dequantizers) or its
+// activations (the others), loaded one step ahead so that their memory latency passes during this step's FMAs.
+uint tid, tok0, row_byte, m4, n4;
+bool dequantizer, row_ok;
+RawChunk raw;
+vec4 xr[X_LOADS];
+vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
 
-  vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
-  [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
-  // Registers of the next step: its weight chunk (dequantizers) or its activations (the others), loaded one
-  // step ahead so that their memory latency passes during this step's FMAs.
-  RawChunk raw;
-  vec4 xr[X_LOADS];
-  const uint all_chunks = p.cols / BK;
-  const uint first_chunk = all_chunks * gl_WorkGroupID.z / SPLIT_K;
-  const uint n_chunks = all_chunks * (gl_WorkGroupID.z + 1u) / SPLIT_K;
-  for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
-    if (chunk == first_chunk) {
-      if (row_ok) raw = load_raw(row_byte, chunk);
-      if (!dequantizer) {
-        [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-          // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive
-          // tokens of one k, so the shared stores do not conflict).
-          const uint i = tid - BM + j * (256u - BM);
-          const uint tok = tok0 + i % BN, base = tok * p.cols + chunk * BK + (i / BN) * 4u;
-          xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
-        }
-      }
+void load_step(uint chunk) {
+  if (row_ok) raw = load_raw(row_byte, chunk);
+  if (!dequantizer) {
+    [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
+      // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive tokens
+      // of one k, so the shared stores do not conflict).
+      const uint i = tid - BM + j * (256u - BM);
+      const uint tok = tok0 + i % BN, base = tok * p.cols + chunk * BK + (i / BN) * 4u;
+      xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
     }
-    barrier();  // the previous step's reads of the tiles are done
-    if (dequantizer) {
-      float v[32];
-      if (row_ok) {
-        decode_raw(raw, chunk, v);
-      } else {
-        [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
-      }
-      [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[k * (BM / 4u) + tid / 4u][tid % 4u] = TILE1(v[k]);
+  }
+}
+
+// The registers load_step(chunk) filled, dequantized, into tile buffer buf.
+void store_step(uint chunk, uint buf) {
+  if (dequantizer) {
+    float v[32];
+    if (row_ok) {
+      decode_raw(raw, chunk, v);
     } else {
-      [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-        const uint i = tid - BM + j * (256u - BM);
-        const uint t = i % BN, k4 = i / BN;
-        [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[(k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = TILE1(xr[j][c]);
-      }
+      [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
     }
-    barrier();
-    if (chunk + 1u < n_chunks) {  // the next step's loads, in flight during the FMAs below
-      if (row_ok) raw = load_raw(row_byte, chunk + 1u);
-      if (!dequantizer) {
-        [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-          const uint i = tid - BM + j * (256u - BM);
-          const uint tok = tok0 + i % BN, base = tok * p.cols + (chunk + 1u) * BK + (i / BN) * 4u;
-          xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
-        }
-      }
+    const uint w0 = buf * BK * (BM / 4u);
+    [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[w0 + k * (BM / 4u) + tid / 4u][tid % 4u] = TILE1(v[k]);
+  } else {
+    const uint x0 = buf * BK * (BN / 4u);
+    [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
+      const uint i = tid - BM + j * (256u - BM);
+      const uint t = i % BN, k4 = i / BN;
+      [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[x0 + (k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = TILE1(xr[j][c]);
     }
+  }
+}
+
+// acc += this invocation's block of tile buffer buf's products.
+void fma_step(uint buf) {
 #ifdef MATH_F16
-    f16vec4 step_acc[8 * TN_GROUPS];
-    [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) step_acc[i] = f16vec4(0.0hf);
+  f16vec4 step_acc[8 * TN_GROUPS];
+  [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) step_acc[i] = f16vec4(0.0hf);
 #else
 #define step_acc acc
 #endif
-    [[unroll]] for (uint k = 0; k < BK; ++k) {
-      const TILE4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
-      [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
-        const TILE4 b = x_tile[k * (BN / 4u) + n4 + 16u * g];
-        [[unroll]] for (uint r = 0; r < 4u; ++r) {
-          step_acc[r * TN_GROUPS + g] += a0[r] * b;
-          step_acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
-        }
+  const uint w0 = buf * BK * (BM / 4u), x0 = buf * BK * (BN / 4u);
+  [[unroll]] for (uint k = 0; k < BK; ++k) {
+    const TILE4 a0 = w_tile[w0 + k * (BM / 4u) + m4], a1 = w_tile[w0 + k * (BM / 4u) + m4 + 8u];
+    [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
+      const TILE4 b = x_tile[x0 + k * (BN / 4u) + n4 + 16u * g];
+      [[unroll]] for (uint r = 0; r < 4u; ++r) {
+        step_acc[r * TN_GROUPS + g] += a0[r] * b;
+        step_acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
       }
     }
+  }
 #ifdef MATH_F16
-    [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] += vec4(step_acc[i]);
+  [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] += vec4(step_acc[i]);
 #else
 #undef step_acc
 #endif
+}
+
+void main() {
+  tid = gl_LocalInvocationID.x;
+  const uint row0 = gl_WorkGroupID.x * BM;
+  tok0 = gl_WorkGroupID.y * BN;
+  const uint warp = tid / 32u, lane = tid % 32u;
+  m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
+  n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
+  dequantizer = tid < BM;
+  const uint row = row0 + tid;
+  row_ok = dequantizer && row < p.rows;
+  row_byte = p.w_offset + min(row, p.rows - 1u) * p.row_bytes;
+
+  [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
+  const uint all_chunks = p.cols / BK;
+  const uint first_chunk = all_chunks * gl_WorkGroupID.z / SPLIT_K;
+  const uint n_chunks = all_chunks * (gl_WorkGroupID.z + 1u) / SPLIT_K;
+#ifdef DOUBLE_BUFFER
+  load_step(first_chunk);
+  store_step(first_chunk, 0u);
+  if (first_chunk + 1u < n_chunks) load_step(first_chunk + 1u);
+  barrier();
+  for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
+    const uint buf = (chunk - first_chunk) % 2u;
+    if (chunk + 1u < n_chunks) {
+      store_step(chunk + 1u, 1u - buf);  // the other buffer: its last reads ended at the previous barrier
+      if (chunk + 2u < n_chunks) load_step(chunk + 2u);
+    }
+    fma_step(buf);
+    barrier();  // this step's reads of buf and writes of the other buffer are done
   }
+#else
+  for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
+    if (chunk == first_chunk) load_step(chunk);
+    barrier();  // the previous step's reads of the tiles are done
+    store_step(chunk, 0u);
+    barrier();
+    if (chunk + 1u < n_chunks) load_step(chunk + 1u);  // the next step's loads, in flight during the FMAs below
+    fma_step(0u);
+  }
+#endif
   [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
     [[unroll]] for (uint j = 0; j < 4u; ++j) {
       const uint tok = tok0 + (n4 + 16u * g) * 4u + j;
