@@ -34,7 +34,6 @@ class BackgroundCopy {
   bool ready(int group);
   // Returns once everything has been copied.
   void finish();
-  bool started() const { return started_; }
   // Tests: the worker pauses this long before each group, so that a consumer surely overtakes it.
   void set_pause_per_group(std::chrono::milliseconds pause) { pause_ = pause; }
 
