@@ -117,8 +117,10 @@ stop_server
 SERVER_PID=""
 
 # --- server C: SIGINT while two streams run: the short one finishes within the grace period ([DONE]), the long
-# one is cut with an error event, and the process exits 0.
-start_server drain -m "$MODEL" --ctx 4096 --parallel 2 --queue 0 --threads 1 --shutdown-grace 2 || exit 1
+# one is cut with an error event, and the process exits 0. The random model decodes ~8,000 tok/s on one core, so
+# the 4,000-token stream lasts ~0.5 s: with a 2 s grace it sometimes finished inside it; 0.2 s leaves the 40-token
+# stream 40x its time and cuts the long one.
+start_server drain -m "$MODEL" --ctx 4096 --parallel 2 --queue 0 --threads 1 --shutdown-grace 0.2 || exit 1
 curl -s -N "$BASE/v1/completions" "${JSON[@]}" -d '{"model":"m","prompt":"a","max_tokens":4000,"ignore_eos":true,"stream":true}' >"$WORK/cutlong.sse" &
 P1=$!
 for _ in $(seq 1 100); do [ -s "$WORK/cutlong.sse" ] && break; sleep 0.02; done
