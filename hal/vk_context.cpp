@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "hal/vk_coopmat_khr.h"
 #include "hal/vk_shaders.h"
 
 namespace unicorn::hal {
@@ -211,6 +212,68 @@ void VulkanContext::create_instance() {
 #undef UNICORN_VK_LOAD
 }
 
+namespace {
+
+// The kernels' fragment shape (matmul_cm_main.glsl), in VkComponentTypeKHR / VkScopeKHR values.
+constexpr int32_t kComponentF16 = 0, kComponentF32 = 1, kScopeSubgroup = 3;
+
+bool is_kernel_shape(uint32_t m, uint32_t n, uint32_t k, int32_t a, int32_t b, int32_t c, int32_t d, int32_t scope) {
+  return m == 16 && n == 16 && k == 16 && a == kComponentF16 && b == kComponentF16 && c == kComponentF32 &&
+         d == kComponentF32 && scope == kScopeSubgroup;
+}
+
+bool nv_has_coop_shape(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical) {
+  auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+      gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+  uint32_t n = 0;
+  if (get == nullptr || get(physical, &n, nullptr) != VK_SUCCESS) return false;
+  VkCooperativeMatrixPropertiesNV blank{};
+  blank.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  std::vector<VkCooperativeMatrixPropertiesNV> props(n, blank);
+  if (get(physical, &n, props.data()) != VK_SUCCESS) return false;
+  for (const auto& p : props) {
+    if (is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.DType, p.scope)) return true;
+  }
+  return false;
+}
+
+bool khr_has_coop_shape(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical) {
+  auto get = reinterpret_cast<PfnGetCoopMatrixProps>(
+      gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
+  uint32_t n = 0;
+  if (get == nullptr || get(physical, &n, nullptr) != VK_SUCCESS) return false;
+  CoopMatrixPropertiesKhr blank{};
+  blank.sType = kStypeCoopMatrixPropertiesKhr;
+  std::vector<CoopMatrixPropertiesKhr> props(n, blank);
+  if (get(physical, &n, props.data()) != VK_SUCCESS) return false;
+  for (const auto& p : props) {
+    if (is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.ResultType, p.scope) &&
+        p.saturatingAccumulation == VK_FALSE)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* coop_matrix_name(CoopMatrix c) {
+  switch (c) {
+    case CoopMatrix::Nv: return "VK_NV_cooperative_matrix";
+    case CoopMatrix::Khr: return "VK_KHR_cooperative_matrix";
+    default: return "none";
+  }
+}
+
+CoopMatrix pick_coop_matrix(const CoopMatrixSupport& support, const char* setting) {
+  const std::string s = setting == nullptr ? "" : setting;
+  if (s == "0") return CoopMatrix::None;
+  if (!s.empty() && s != "nv" && s != "khr") throw Error(str_cat("UNICORN_VK_COOPMAT='", s, "' is not 0, nv or khr"));
+  if (!support.prerequisites) return CoopMatrix::None;
+  if (s == "nv") return support.nv ? CoopMatrix::Nv : CoopMatrix::None;
+  if (s == "khr") return support.khr ? CoopMatrix::Khr : CoopMatrix::None;
+  return support.khr ? CoopMatrix::Khr : support.nv ? CoopMatrix::Nv : CoopMatrix::None;
+}
+
 void VulkanContext::create_device(const std::string& spec) {
   std::vector<VkPhysicalDevice> handles;
   const auto choices = enumerate(gipa_, instance_, &handles);
@@ -234,12 +297,16 @@ void VulkanContext::create_device(const std::string& spec) {
   std::vector<VkExtensionProperties> exts(n_ext);
   if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
   bool atomic_float_ext = false, float16_ext = false, executable_ext = false, size_control_ext = false;
+  bool coopmat_nv_ext = false, coopmat_khr_ext = false, memory_model_ext = false;
   for (const VkExtensionProperties& e : exts) {
     if (std::strcmp(e.extensionName, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) == 0) size_control_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME) == 0) executable_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0) float16_ext = true;
     if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) memory_budget_ = true;
     if (std::strcmp(e.extensionName, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME) == 0) atomic_float_ext = true;
+    if (std::strcmp(e.extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0) coopmat_nv_ext = true;
+    if (std::strcmp(e.extensionName, kCoopMatrixKhrExtension) == 0) coopmat_khr_ext = true;
+    if (std::strcmp(e.extensionName, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME) == 0) memory_model_ext = true;
   }
   // Optional features, enabled where the device has them: float atomic add on storage buffers (split-K prefill
   // matmuls), 16-bit storage-buffer access (an F16 KV cache), fp16 arithmetic (the prefill mat-muls) and a required
@@ -262,6 +329,15 @@ void VulkanContext::create_device(const std::string& spec) {
   VkPhysicalDevice16BitStorageFeatures storage16{};
   storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
   link(storage16, query_chain, true);
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_nv{};
+  coopmat_nv.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+  link(coopmat_nv, query_chain, coopmat_nv_ext);
+  CoopMatrixFeaturesKhr coopmat_khr{};
+  coopmat_khr.sType = kStypeCoopMatrixFeaturesKhr;
+  link(coopmat_khr, query_chain, coopmat_khr_ext);
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model{};
+  memory_model.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES;
+  link(memory_model, query_chain, memory_model_ext);
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, query_chain, {}};
   fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
   float_atomic_add_ = atomic_float_ext && atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
@@ -280,6 +356,18 @@ void VulkanContext::create_device(const std::string& spec) {
   if (sg32_env == nullptr || std::strcmp(sg32_env, "0") != 0) {
     required_subgroup_size_ = pick_required_subgroup_size(subgroup_size_, control);
   }
+  // Cooperative matrices: the shape the kernels use, fp16 arithmetic, the Vulkan memory model (glslang writes
+  // cooperative-matrix SPIR-V with it) and 32-wide subgroups (the kernels' 8 subgroups of a 256-invocation group).
+  CoopMatrixSupport coopmat;
+  coopmat.prerequisites = float16_math_ && memory_model.vulkanMemoryModel == VK_TRUE &&
+                          (required_subgroup_size_ > 0 ? required_subgroup_size_ : subgroup_size_) == 32;
+  coopmat.nv = coopmat_nv_ext && coopmat_nv.cooperativeMatrix == VK_TRUE && nv_has_coop_shape(gipa_, instance_, physical_);
+  coopmat.khr = coopmat_khr_ext && coopmat_khr.cooperativeMatrix == VK_TRUE &&
+                khr_has_coop_shape(gipa_, instance_, physical_);
+#ifndef UNICORN_HAVE_COOPMAT_SHADERS
+  coopmat.prerequisites = false;  // this glslc could not compile them
+#endif
+  coop_matrix_ = pick_coop_matrix(coopmat, std::getenv("UNICORN_VK_COOPMAT"));
   // UNICORN_VK_PIPELINE_STATS=1: the driver's statistics of each pipeline (registers, spills...) on stderr.
   const char* stats_env = std::getenv("UNICORN_VK_PIPELINE_STATS");
   pipeline_stats_ = executable_ext && stats_env != nullptr && std::strcmp(stats_env, "1") == 0;
@@ -357,6 +445,23 @@ void VulkanContext::create_device(const std::string& spec) {
     enable_atomic_float.shaderBufferFloat32AtomicAdd = VK_TRUE;
   }
   link(enable_atomic_float, chain, float_atomic_add_);
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV enable_coopmat_nv{};
+  enable_coopmat_nv.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+  enable_coopmat_nv.cooperativeMatrix = VK_TRUE;
+  CoopMatrixFeaturesKhr enable_coopmat_khr{};
+  enable_coopmat_khr.sType = kStypeCoopMatrixFeaturesKhr;
+  enable_coopmat_khr.cooperativeMatrix = VK_TRUE;
+  VkPhysicalDeviceVulkanMemoryModelFeatures enable_memory_model{};
+  enable_memory_model.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES;
+  enable_memory_model.vulkanMemoryModel = VK_TRUE;
+  if (coop_matrix_ != CoopMatrix::None) {
+    enabled.push_back(coop_matrix_ == CoopMatrix::Nv ? VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME
+                                                     : kCoopMatrixKhrExtension);
+    enabled.push_back(VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME);
+  }
+  link(enable_coopmat_nv, chain, coop_matrix_ == CoopMatrix::Nv);
+  link(enable_coopmat_khr, chain, coop_matrix_ == CoopMatrix::Khr);
+  link(enable_memory_model, chain, coop_matrix_ != CoopMatrix::None);
   enable_storage16.storageBuffer16BitAccess = VK_TRUE;
   link(enable_storage16, chain, storage16_);
   di.pNext = chain;

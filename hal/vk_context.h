@@ -44,6 +44,21 @@ struct SubgroupSizeControl {
 // can be required, for workgroups of up to 256 invocations (the largest the kernels use); 0 (the default) otherwise.
 uint32_t pick_required_subgroup_size(uint32_t default_size, const SubgroupSizeControl& control);
 
+// Which cooperative-matrix extension the mat-mul kernels use: their SPIR-V is written for VK_NV_cooperative_matrix
+// (all Debian 12's glslc compiles) and converted to VK_KHR_cooperative_matrix's form for devices with only that one.
+enum class CoopMatrix { None, Nv, Khr };
+const char* coop_matrix_name(CoopMatrix c);
+
+// What a device offers for the kernels' 16 x 16 x 16 fp16 products with fp32 accumulators in one subgroup.
+struct CoopMatrixSupport {
+  bool nv = false;   // VK_NV_cooperative_matrix with the feature and that shape
+  bool khr = false;  // VK_KHR_cooperative_matrix, likewise
+  bool prerequisites = false;  // fp16 arithmetic, the Vulkan memory model, 32-wide subgroups
+};
+// The extension to use: KHR where the device has it, else NV; `setting` (UNICORN_VK_COOPMAT) "0" for none, "nv" or
+// "khr" to insist on one (none when the device lacks it), null or empty for the default.
+CoopMatrix pick_coop_matrix(const CoopMatrixSupport& support, const char* setting);
+
 // VulkanContext: owns the loader handle, instance, debug messenger, logical device, compute queue and a command
 // pool; not copyable. Creating it loads the driver (tens of ms, seconds under validation). Submissions through
 // submit_and_wait are serialized by the caller: one thread uses a context at a time (the error counter is atomic
@@ -92,6 +107,8 @@ class VulkanContext {
   bool has_16bit_storage() const { return storage16_; }
   // Shaders may compute in fp16 (shaderFloat16, enabled when present).
   bool has_float16_math() const { return float16_math_; }
+  // The cooperative-matrix extension enabled for the prefill mat-muls (pick_coop_matrix), None when there is none.
+  CoopMatrix coop_matrix() const { return coop_matrix_; }
   // UNICORN_VK_PIPELINE_STATS=1 on a device with VK_KHR_pipeline_executable_properties: pipelines print the
   // driver's statistics of their compiled code (registers, spills, ...) to stderr when created.
   bool pipeline_stats() const { return pipeline_stats_; }
@@ -150,6 +167,7 @@ class VulkanContext {
   bool storage16_ = false;
   bool float16_math_ = false;
   bool pipeline_stats_ = false;
+  CoopMatrix coop_matrix_ = CoopMatrix::None;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

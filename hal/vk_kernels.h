@@ -177,6 +177,12 @@ class VulkanKernels {
   // With fp16 math, Q4_K/Q6_K's wide kernel with double-buffered tiles (one barrier per step; the next step's
   // dequantization overlapping this step's FMAs). Off by default until timed on a GPU; UNICORN_VK_WIDE_DB=1.
   void set_matmul_double_buffer(bool on) { double_buffer_ = on; }
+  // On devices with cooperative matrices (VulkanContext::coop_matrix), the wide products of the quantized types run
+  // matmul_cm_*: fp16 tiles multiplied in 16 x 16 x 16 fragments with fp32 accumulators (same stated bound as the
+  // fp16 wide kernel). On by default there; UNICORN_VK_COOPMAT=0 or set_matmul_coop_matrix(false) turns it off.
+  void set_matmul_coop_matrix(bool on) { coop_matrix_ = on && ctx_.coop_matrix() != CoopMatrix::None; }
+  // Whether matmul of this type, row count and batch runs the cooperative-matrix kernel.
+  bool matmul_coop_matrix(DType dtype, uint32_t rows, uint32_t n_tokens) const;
   // Prefill attention of n_q query tokens at positions [pos, pos + n_q): q and out are [n_q][n_heads][head_dim];
   // k_cache / v_cache are [position][n_kv_heads][head_dim] (as attention_decode) and must already hold positions
   // [0, pos + n_q). Query at position p attends to keys j <= p, and j > p - window when window > 0 (sliding window;
@@ -226,6 +232,7 @@ class VulkanKernels {
   bool f16_math_ = false;
   bool narrow_matvec_ = true;
   bool double_buffer_ = false;
+  bool coop_matrix_ = false;
   bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;

@@ -97,6 +97,10 @@ bool VulkanKernels::matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_token
          !narrow_as_matvec(rows, n_tokens);
 }
 
+bool VulkanKernels::matmul_coop_matrix(DType dtype, uint32_t rows, uint32_t n_tokens) const {
+  return coop_matrix_ && matmul_f16_math(dtype, rows, n_tokens) && wide_tile_ != WideTile::SplitK;
+}
+
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
                                                     uint32_t push_bytes, const std::vector<uint32_t>& spec) {
   std::string key = shader;
@@ -132,17 +136,21 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
              : matmul_split_supported(dtype) ? WideTile::SplitK
                                              : WideTile::Tokens64;
     }
+    const bool coop = matmul_coop_matrix(dtype, rows, n_tokens);
+    if (coop && tile == WideTile::SplitK) tile = WideTile::Tokens64;
     if (tile == WideTile::SplitK && !matmul_split_supported(dtype)) tile = WideTile::Tokens128;
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
     const bool split = tile == WideTile::SplitK;
     const bool f16 = matmul_f16_math(dtype, rows, n_tokens);
     const bool db = f16 && double_buffer_ && (dtype == DType::Q4_K || dtype == DType::Q6_K);
-    const std::string wide = str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
-                                     db ? "_f16db" : f16 ? "_f16math" : "");
+    const std::string wide = coop ? str_cat("matmul_cm", shader + 6)
+                                  : str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
+                                            db ? "_f16db" : f16 ? "_f16math" : "");
     if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
                  (n_tokens + bn - 1) / bn, split ? 2 : 1,
-                 split ? "matmul_wide_split" : tn_groups == 2 ? "matmul_wide128" : "matmul_wide64");
+                 coop ? (tn_groups == 2 ? "matmul_cm128" : "matmul_cm64")
+                 : split ? "matmul_wide_split" : tn_groups == 2 ? "matmul_wide128" : "matmul_wide64");
     return;
   }
   // Tiles: 64 rows x 64 tokens (256 invocations) for real batches; 64 x 16 (64 invocations) for short ones, so a

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "hal/spirv_coopmat.h"
 #include "hal/vk_shaders.h"
 
 namespace unicorn::hal {
@@ -64,8 +65,14 @@ ComputePipeline::ComputePipeline(const VulkanContext& ctx, const std::string& sh
   try {
     VkShaderModuleCreateInfo mi{};
     mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-    mi.codeSize = blob.size_bytes;
-    mi.pCode = blob.words;
+    // Cooperative-matrix kernels are compiled for the NV extension; a device using the KHR one gets them converted.
+    std::vector<uint32_t> converted;
+    const std::span<const uint32_t> words(blob.words, blob.size_bytes / 4);
+    if (ctx.coop_matrix() == CoopMatrix::Khr && spirv_uses_coopmat_nv(words)) {
+      converted = spirv_coopmat_nv_to_khr(words);
+    }
+    mi.codeSize = converted.empty() ? blob.size_bytes : converted.size() * 4;
+    mi.pCode = converted.empty() ? blob.words : converted.data();
     vk_check(f.vkCreateShaderModule(dev, &mi, nullptr, &module_), "vkCreateShaderModule");
 
     std::vector<VkDescriptorSetLayoutBinding> bindings(n_buffers);

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+
+#include "hal/vk_coopmat_khr.h"
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -68,29 +70,6 @@ VulkanReport probe_vulkan() {
 #else
 
 namespace {
-
-// VK_KHR_cooperative_matrix postdates the Vulkan 1.3.239 headers of Debian 12, so its few definitions are written
-// here from the Vulkan registry (vk.xml): structure types 1000506000..2, component and scope enums.
-constexpr VkStructureType kStypeCoopMatrixFeaturesKhr = static_cast<VkStructureType>(1000506000);
-constexpr VkStructureType kStypeCoopMatrixPropertiesKhr = static_cast<VkStructureType>(1000506001);
-
-struct CoopMatrixFeaturesKhr {
-  VkStructureType sType;
-  void* pNext;
-  VkBool32 cooperativeMatrix;
-  VkBool32 cooperativeMatrixRobustBufferAccess;
-};
-
-struct CoopMatrixPropertiesKhr {
-  VkStructureType sType;
-  void* pNext;
-  uint32_t MSize, NSize, KSize;
-  int32_t AType, BType, CType, ResultType;
-  VkBool32 saturatingAccumulation;
-  int32_t scope;
-};
-
-using PfnGetCoopMatrixProps = VkResult(VKAPI_PTR*)(VkPhysicalDevice, uint32_t*, CoopMatrixPropertiesKhr*);
 
 std::string component_type(int32_t t) {
   switch (t) {

@@ -336,7 +336,9 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
 
   info_ = describe_model(cfg_, w.bytes, ctx_len);
   info_.gpu_layers = gpu_layers_;
-  info_.device = str_cat("vulkan (", ctx_->device_name(), ")");
+  const bool coop = ctx_->coop_matrix() != hal::CoopMatrix::None;
+  info_.device = str_cat("vulkan (", ctx_->device_name(), coop ? ", " : "",
+                         coop ? hal::coop_matrix_name(ctx_->coop_matrix()) : "", ")");
 
   kernels_ = std::make_unique<VulkanKernels>(*ctx_);
   rec_ = std::make_unique<CommandRecorder>(

@@ -53,63 +53,16 @@ const uint TILE_BUFFERS = 1u;
 shared TILE4 w_tile[TILE_BUFFERS * BK * (BM / 4u)];
 shared TILE4 x_tile[TILE_BUFFERS * BK * (BN / 4u)];
 
-#ifndef RAW_CHUNK
-// Types without a split load (raw_*.glsl): the "raw" chunk is already dequantized, so their loads are not
-// overlapped with the FMAs.
-struct RawChunk {
-  float v[32];
-};
-RawChunk load_raw(uint row_byte, uint chunk) {
-  RawChunk r;
-  dequant_chunk(row_byte, chunk, r.v);
-  return r;
+void put_w(uint buf, uint k, uint row, float v) {
+  w_tile[buf * BK * (BM / 4u) + k * (BM / 4u) + row / 4u][row % 4u] = TILE1(v);
 }
-void decode_raw(RawChunk r, uint chunk, out float v[32]) { v = r.v; }
-#endif
+void put_x(uint buf, uint k, uint t, float v) {
+  x_tile[buf * BK * (BN / 4u) + k * (BN / 4u) + t / 4u][t % 4u] = TILE1(v);
+}
+#include "matmul_tile_load.glsl"
 
-const uint X_LOADS = (BN * BK / 4u) / (256u - BM);  // vec4 activation loads per loading invocation
-
-// Per invocation: where it works, and the registers of the next step, its weight chunk (dequantizers) or its
-// activations (the others), loaded one step ahead so that their memory latency passes during this step's FMAs.
-uint tid, tok0, row_byte, m4, n4;
-bool dequantizer, row_ok;
-RawChunk raw;
-vec4 xr[X_LOADS];
+uint m4, n4;
 vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
-
-void load_step(uint chunk) {
-  if (row_ok) raw = load_raw(row_byte, chunk);
-  if (!dequantizer) {
-    [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-      // Invocation i: token i % BN, columns 4 * (i / BN) + 0..3 (consecutive invocations write consecutive tokens
-      // of one k, so the shared stores do not conflict).
-      const uint i = tid - BM + j * (256u - BM);
-      const uint tok = tok0 + i % BN, base = tok * p.cols + chunk * BK + (i / BN) * 4u;
-      xr[j] = tok < p.n_tokens ? vec4(x[base], x[base + 1u], x[base + 2u], x[base + 3u]) : vec4(0.0);
-    }
-  }
-}
-
-// The registers load_step(chunk) filled, dequantized, into tile buffer buf.
-void store_step(uint chunk, uint buf) {
-  if (dequantizer) {
-    float v[32];
-    if (row_ok) {
-      decode_raw(raw, chunk, v);
-    } else {
-      [[unroll]] for (uint k = 0; k < BK; ++k) v[k] = 0.0;
-    }
-    const uint w0 = buf * BK * (BM / 4u);
-    [[unroll]] for (uint k = 0; k < BK; ++k) w_tile[w0 + k * (BM / 4u) + tid / 4u][tid % 4u] = TILE1(v[k]);
-  } else {
-    const uint x0 = buf * BK * (BN / 4u);
-    [[unroll]] for (uint j = 0; j < X_LOADS; ++j) {
-      const uint i = tid - BM + j * (256u - BM);
-      const uint t = i % BN, k4 = i / BN;
-      [[unroll]] for (uint c = 0; c < 4u; ++c) x_tile[x0 + (k4 * 4u + c) * (BN / 4u) + t / 4u][t % 4u] = TILE1(xr[j][c]);
-    }
-  }
-}
 
 // acc += this invocation's block of tile buffer buf's products.
 void fma_step(uint buf) {
@@ -138,16 +91,11 @@ void fma_step(uint buf) {
 }
 
 void main() {
-  tid = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.x * BM;
-  tok0 = gl_WorkGroupID.y * BN;
+  tile_load_init(row0, gl_WorkGroupID.y * BN);
   const uint warp = tid / 32u, lane = tid % 32u;
   m4 = (warp % 2u) * 16u + (lane % 8u);  // vec4 index of the first row group (second: + 8)
   n4 = (warp / 2u) * 4u + (lane / 8u);   // vec4 index of the first token group (next: + 16)
-  dequantizer = tid < BM;
-  const uint row = row0 + tid;
-  row_ok = dequantizer && row < p.rows;
-  row_byte = p.w_offset + min(row, p.rows - 1u) * p.row_bytes;
 
   [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) acc[i] = vec4(0.0);
   const uint all_chunks = p.cols / BK;

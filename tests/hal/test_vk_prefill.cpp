@@ -317,6 +317,7 @@ TEST_CASE("vulkan wide matmul (64- and 128-token tiles, split-K) matches the CPU
     vk.set_matmul_wide_tile(tile);
     vk.set_matmul_f16_math(f16);
     vk.set_matmul_double_buffer(double_buffer);
+    vk.set_matmul_coop_matrix(false);
     for (DType t : kAllWeightTypes) {
       if (tile == Tile::SplitK && !vk.matmul_split_supported(t)) continue;
       if (double_buffer && t != DType::Q4_K && t != DType::Q6_K) continue;
@@ -330,6 +331,31 @@ TEST_CASE("vulkan wide matmul (64- and 128-token tiles, split-K) matches the CPU
   vk.set_matmul_wide_tile(Tile::Auto);
   vk.set_matmul_f16_math(true);
   vk.set_matmul_double_buffer(false);
+  vk.set_matmul_coop_matrix(true);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan cooperative-matrix matmul (64- and 128-token tiles) matches the CPU reference for the quantized types",
+          "[vulkan][prefill]") {
+  NEED_VULKAN();
+  if (ctx.coop_matrix() == CoopMatrix::None) {
+    WARN("no usable cooperative matrices on " << ctx.device_name() << ": the matmul_cm kernels are not tested");
+    return;
+  }
+  INFO("extension " << coop_matrix_name(ctx.coop_matrix()));
+  using Tile = VulkanKernels::WideTile;
+  for (Tile tile : {Tile::Tokens128, Tile::Tokens64, Tile::Auto}) {
+    vk.set_matmul_wide_tile(tile);
+    for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+      const bool k_quant = dtype_traits(t).block_elems == 256;
+      REQUIRE(vk.matmul_coop_matrix(t, 133, 150));
+      // Rows past a 128-row tile and a 16-row fragment; tokens past a 128, a 64 and a 16 tile; exactly 64.
+      check_matmul(ctx, vk, t, 133, k_quant ? 512 : 416, 150, 210);
+      check_matmul(ctx, vk, t, 128, k_quant ? 256 : 96, 64, 211);
+      check_matmul(ctx, vk, t, 250, k_quant ? 768 : 544, 77, 212);
+    }
+  }
+  vk.set_matmul_wide_tile(Tile::Auto);
   CHECK_NO_VALIDATION_ERRORS();
 }
 

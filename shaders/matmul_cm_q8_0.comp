@@ -1,0 +1,4 @@
+#version 450
+#include "weights.glsl"
+#include "dq_q8_0.glsl"
+#include "matmul_cm_main.glsl"
