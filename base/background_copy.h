@@ -1,12 +1,15 @@
 #pragma once
-// Host-memory copies done by a background thread in groups, so that a consumer can start on group 0 while later
-// groups are still being copied (model weights written into mapped GPU memory while the first layers run).
+// Copies done by a background thread in groups, so that a consumer can start on group 0 while later groups are
+// still being copied (model weights written into mapped GPU memory, or handed to a staging uploader, while the first
+// layers run).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,9 +29,16 @@ class BackgroundCopy {
   // Copies bytes from src to dst as part of group (>= -1). keep: the copy takes its own copy of the source first
   // (for sources that do not outlive the call).
   void add(int group, void* dst, const void* src, uint64_t bytes, bool keep = false);
+  // The same with a writer instead of a destination: write(src, bytes) runs on the worker thread.
+  using Writer = std::function<void(const void* src, uint64_t bytes)>;
+  void add(int group, Writer write, const void* src, uint64_t bytes, bool keep = false);
+  // Runs on the worker thread after each group's copies, before the group counts as copied (a staging uploader's
+  // wait for its device copies). Set before start().
+  void set_group_end(std::function<void()> hook) { group_end_ = std::move(hook); }
   // Starts copying in the background; add() may not be called afterwards. Without copies it only marks all done.
   void start();
-  // Returns once every group <= group has been copied (at once for a group with no copies).
+  // Returns once every group <= group has been copied (at once for a group with no copies). Throws Error when a
+  // writer or the group-end hook threw before group was done (the worker then stops; later groups fail the same).
   void wait_for(int group);
   // Whether wait_for(group) would return at once.
   bool ready(int group);
@@ -40,10 +50,12 @@ class BackgroundCopy {
  private:
   struct Job {
     int group;
-    void* dst;
+    void* dst;  // null: write
+    Writer write;
     const void* src;
     uint64_t bytes;
   };
+  void add_job(int group, void* dst, Writer write, const void* src, uint64_t bytes, bool keep);
   void run();
 
   std::vector<Job> jobs_;
@@ -56,6 +68,8 @@ class BackgroundCopy {
   bool started_ = false;
   std::atomic<bool> stop_{false};
   std::chrono::milliseconds pause_{0};
+  std::function<void()> group_end_;
+  std::string error_;  // what the worker's writer or hook threw (under mu_)
 };
 
 }  // namespace unicorn

@@ -106,7 +106,6 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   const char* e = std::getenv("UNICORN_VK_F16_MATH");
   set_matmul_f16_math(e == nullptr || std::string(e) != "0");
   if (const char* n = std::getenv("UNICORN_VK_NARROW_MATVEC")) narrow_matvec_ = std::string(n) != "0";
-  if (const char* d = std::getenv("UNICORN_VK_WIDE_DB")) double_buffer_ = std::string(d) == "1";
   coop_matrix_ = ctx_.coop_matrix() != CoopMatrix::None;
   // UNICORN_VK_WIDE_TILE=128|64|split forces one wide-kernel tiling (A/B runs; unset = the automatic choice).
   if (const char* t = std::getenv("UNICORN_VK_WIDE_TILE")) {

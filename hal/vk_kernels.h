@@ -174,9 +174,6 @@ class VulkanKernels {
   void set_matmul_f16_math(bool on) { f16_math_ = on && ctx_.has_float16_math(); }
   // Whether matmul of this type, row count and batch computes in fp16.
   bool matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_tokens) const;
-  // With fp16 math, Q4_K/Q6_K's wide kernel with double-buffered tiles (one barrier per step; the next step's
-  // dequantization overlapping this step's FMAs). Off by default until timed on a GPU; UNICORN_VK_WIDE_DB=1.
-  void set_matmul_double_buffer(bool on) { double_buffer_ = on; }
   // On devices with cooperative matrices (VulkanContext::coop_matrix), the wide products of the quantized types run
   // matmul_cm_*: fp16 tiles multiplied in 16 x 16 x 16 fragments with fp32 accumulators (same stated bound as the
   // fp16 wide kernel). On by default there; UNICORN_VK_COOPMAT=0 or set_matmul_coop_matrix(false) turns it off.
@@ -231,7 +228,6 @@ class VulkanKernels {
   WideTile wide_tile_ = WideTile::Auto;
   bool f16_math_ = false;
   bool narrow_matvec_ = true;
-  bool double_buffer_ = false;
   bool coop_matrix_ = false;
   bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;

@@ -98,7 +98,11 @@ bool VulkanKernels::matmul_f16_math(DType dtype, uint32_t rows, uint32_t n_token
 }
 
 bool VulkanKernels::matmul_coop_matrix(DType dtype, uint32_t rows, uint32_t n_tokens) const {
-  return coop_matrix_ && matmul_f16_math(dtype, rows, n_tokens) && wide_tile_ != WideTile::SplitK;
+  // matmul_cm_main.glsl's two tile buffers of 32 x 136 halves each for A and B (128-token tiles) plus its
+  // 8 x 256-float staging area.
+  constexpr uint32_t kCoopSharedBytes = 2 * (2 * 32 * 136 * 2) + 8 * 256 * 4;
+  return coop_matrix_ && matmul_f16_math(dtype, rows, n_tokens) && wide_tile_ != WideTile::SplitK &&
+         ctx_.properties().limits.maxComputeSharedMemorySize >= kCoopSharedBytes;
 }
 
 const ComputePipeline& VulkanKernels::spec_pipeline(const std::string& shader, uint32_t n_buffers,
@@ -142,10 +146,9 @@ void VulkanKernels::matmul(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     const uint32_t tn_groups = tile == WideTile::Tokens64 ? 1 : 2, bn = 64 * tn_groups;
     const bool split = tile == WideTile::SplitK;
     const bool f16 = matmul_f16_math(dtype, rows, n_tokens);
-    const bool db = f16 && double_buffer_ && (dtype == DType::Q4_K || dtype == DType::Q6_K);
-    const std::string wide = coop ? str_cat("matmul_cm", shader + 6)
-                                  : str_cat(split ? "matmul_wide_split" : "matmul_wide", shader + 6,
-                                            db ? "_f16db" : f16 ? "_f16math" : "");
+    const std::string wide = coop    ? str_cat("matmul_cm", shader + 6)
+                             : split ? str_cat("matmul_wide_split", shader + 6, f16 ? "_f16math" : "")
+                                     : str_cat("matmul_wide", shader + 6, f16 ? "_f16math" : "");
     if (split) rec.fill(y, 0, uint64_t(n_tokens) * rows * 4, 0);
     rec.dispatch(spec_pipeline(wide, 3, sizeof(MatmulPush), {tn_groups}), {w, x, y}, push, groups_x,
                  (n_tokens + bn - 1) / bn, split ? 2 : 1,

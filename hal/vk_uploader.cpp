@@ -40,6 +40,10 @@ void StagedUploader::upload(GpuBuffer& dst, uint64_t offset, const void* src, ui
     dst.upload(src, bytes, offset);
     return;
   }
+  upload(dst.handle(), offset, src, bytes);
+}
+
+void StagedUploader::upload(VkBuffer dst, uint64_t offset, const void* src, uint64_t bytes) {
   const VulkanFns& f = ctx_.fn();
   const auto* p = static_cast<const uint8_t*>(src);
   for (uint64_t done = 0; done < bytes;) {
@@ -64,7 +68,7 @@ void StagedUploader::upload(GpuBuffer& dst, uint64_t offset, const void* src, ui
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     vk_check(f.vkBeginCommandBuffer(s.cb, &bi), "vkBeginCommandBuffer (upload)");
     const VkBufferCopy copy{0, offset + done, n};
-    f.vkCmdCopyBuffer(s.cb, s.staging.handle(), dst.handle(), 1, &copy);
+    f.vkCmdCopyBuffer(s.cb, s.staging.handle(), dst, 1, &copy);
     vk_check(f.vkEndCommandBuffer(s.cb), "vkEndCommandBuffer (upload)");
     VkSubmitInfo si{};
     si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;

@@ -23,6 +23,8 @@ class StagedUploader {
 
   // Copies bytes from src to dst at offset (returns once src may be reused; the device copy may still run).
   void upload(GpuBuffer& dst, uint64_t offset, const void* src, uint64_t bytes);
+  // The same into an unmapped buffer known by its handle (the GpuBuffer object may have moved since).
+  void upload(VkBuffer dst, uint64_t offset, const void* src, uint64_t bytes);
   // Waits until every copy is done: the uploaded data is then visible to later submissions on either queue.
   void finish();
   uint64_t staged_bytes() const { return staged_bytes_; }  // bytes that went through the staging buffers

@@ -98,12 +98,15 @@ struct GpuLayer {
 // WeightPlacer: decides DEVICE_LOCAL or HOST_VISIBLE per tensor against a byte budget of device-local memory and
 // uploads: pipelined through staging buffers for unmapped VRAM (on the transfer queue where there is one), and where
 // the memory is mapped (UMA, host-visible) a direct write, handed to `background` when given (tagged with the
-// group set_group() names: the layer that needs it, -1 for what the forward needs first). Not thread-safe; one per
-// load; finish() before the weights are used (the background writes: background->wait_for(group)).
+// group set_group() names: the layer that needs it, -1 for what the forward needs first); unmapped VRAM too when
+// background_uploader is given (a staging uploader on the transfer queue, used only by the background thread).
+// Not thread-safe; one per load; finish() before the weights are used (the background writes:
+// background->wait_for(group)).
 class WeightPlacer {
  public:
-  WeightPlacer(const VulkanContext& ctx, uint64_t device_budget, BackgroundCopy* background)
-      : ctx_(ctx), budget_(device_budget), background_(background) {}
+  WeightPlacer(const VulkanContext& ctx, uint64_t device_budget, BackgroundCopy* background,
+               hal::StagedUploader* background_uploader)
+      : ctx_(ctx), budget_(device_budget), background_(background), background_uploader_(background_uploader) {}
   void set_group(int group) { group_ = group; }
 
   // keep: data may not outlive this call (a background write then copies it first).
@@ -122,6 +125,12 @@ class WeightPlacer {
     }
     if (background_ != nullptr && b.mapped() != nullptr) {
       background_->add(group_, b.mapped(), data, bytes, keep);
+      background_bytes_ += bytes;
+    } else if (background_ != nullptr && background_uploader_ != nullptr) {
+      hal::StagedUploader* up = background_uploader_;
+      const VkBuffer dst = b.handle();
+      background_->add(group_, [up, dst](const void* src, uint64_t n) { up->upload(dst, 0, src, n); }, data, bytes,
+                       keep);
       background_bytes_ += bytes;
     } else {
       uploader_.upload(b, 0, data, bytes);
@@ -181,6 +190,7 @@ class WeightPlacer {
   hal::StagedUploader uploader_{ctx_};
   uint64_t budget_;
   BackgroundCopy* background_;
+  hal::StagedUploader* background_uploader_;
   int group_ = -1;
   uint64_t device_bytes_ = 0, host_bytes_ = 0, background_bytes_ = 0;
   int device_tensors_ = 0, host_tensors_ = 0;
@@ -210,6 +220,7 @@ class VulkanModel final : public Model {
   // The background writes and the recorder go first: they may still reference the buffers.
   ~VulkanModel() override {
     background_.reset();
+    background_uploader_.reset();
     rec_.reset();
   }
 
@@ -278,9 +289,12 @@ class VulkanModel final : public Model {
   // submitted), waiting for the last submission, and with GPU timing the GPU's first-to-last-command time.
   std::chrono::steady_clock::time_point host_mark_;  // the forward's start, then the end of its last submission
   ForwardTimes times_;
-  // Weights written into mapped memory by a background thread (UMA devices, host-visible placement) while the first
-  // forward runs: groups -1 (embeddings and what the start needs), 0..n_layers - 1 (a layer's), n_layers (the
-  // head). Null once everything is written (or with UNICORN_VK_ASYNC_UPLOAD=0).
+  // Weights written by a background thread while the first forward runs: into mapped memory (UMA devices,
+  // host-visible placement), and on devices with a transfer queue into VRAM through background_uploader_ (a group
+  // counts as written once its device copies are done). Groups -1 (embeddings and what the start needs),
+  // 0..n_layers - 1 (a layer's), n_layers (the head). Null once everything is written (or with
+  // UNICORN_VK_ASYNC_UPLOAD=0). The uploader is declared first so that it outlives the thread using it.
+  std::unique_ptr<hal::StagedUploader> background_uploader_;
   std::unique_ptr<BackgroundCopy> background_;
   void weights_ready(int group) {
     if (!background_ || background_->ready(group)) return;
@@ -359,6 +373,8 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
     layers_[l].v_cache = GpuBuffer(*ctx_, kv_bytes / 2, BufferPlace::DeviceLocal, ctx_->is_uma());
   }
   upload_weights(w, weight_budget(*ctx_, reserved));
+  // After the placer is gone: its own uploader shares the transfer queue's command pool with the background one.
+  if (background_) background_->start();
 
   const RopeTable global = make_rope_table(cfg_.rope_global, cfg_.head_dim, ctx_len, w.rope_freq_factors);
   const std::vector<float> g_rows = global.rows_cos_then_sin();
@@ -390,7 +406,13 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
   const std::string async_mode = async_env != nullptr ? async_env : "";
   if (async_mode != "0") background_ = std::make_unique<BackgroundCopy>();
   if (async_mode == "slow") background_->set_pause_per_group(std::chrono::milliseconds(50));
-  WeightPlacer placer(*ctx_, budget, background_.get());
+  // Staged copies in the background only on a transfer queue of their own: the compute queue is the forward's, and
+  // two threads may not submit to one queue unsynchronized.
+  if (background_ && ctx_->has_transfer_queue()) {
+    background_uploader_ = std::make_unique<hal::StagedUploader>(*ctx_);
+    background_->set_group_end([up = background_uploader_.get()] { up->finish(); });
+  }
+  WeightPlacer placer(*ctx_, budget, background_.get(), background_uploader_.get());
   // Placement order = use order, so with a small budget the first layers get the fast memory.
   placer.set_group(-1);
   embed_ = placer.matrix(w.embed);
@@ -450,7 +472,6 @@ void VulkanModel::upload_weights(const ModelWeights& w, uint64_t budget) {
     }
   }
   placer.finish();
-  if (background_) background_->start();
   info_.placement = "weights: " + placer.summary();
 }
 
@@ -557,6 +578,7 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
   if (background_) {  // all written: later forwards wait for nothing
     background_->finish();
     background_.reset();
+    background_uploader_.reset();
   }
 
   if (cpu_tail_) {

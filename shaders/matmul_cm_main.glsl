@@ -32,40 +32,56 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #include "matmul_params.glsl"
 
-shared float16_t w_tile[BK * LDM];
-shared float16_t x_tile[BK * LDN];
+// Two of each tile: step s multiplies buffer s % 2 while the invocations fill the other with step s + 1, so one
+// barrier per step and the dequantizing overlaps the products across subgroups (pp512 13,569 against 13,343-13,358
+// tok/s single-buffered, H200; docs/PERFORMANCE.md). 43.5 KiB of shared memory with the staging area.
+shared float16_t w_tile[2u * BK * LDM];
+shared float16_t x_tile[2u * BK * LDN];
 shared float out_stage[8u * 256u];  // one 16 x 16 accumulator per subgroup, column-major, on its way to y
 
-void put_w(uint buf, uint k, uint row, float v) { w_tile[k * LDM + row] = float16_t(v); }
-void put_x(uint buf, uint k, uint t, float v) { x_tile[k * LDN + t] = float16_t(v); }
+void put_w(uint buf, uint k, uint row, float v) { w_tile[(buf * BK + k) * LDM + row] = float16_t(v); }
+void put_x(uint buf, uint k, uint t, float v) { x_tile[(buf * BK + k) * LDN + t] = float16_t(v); }
 #include "matmul_tile_load.glsl"
 
 const uint TILES_N = 2u * TN_GROUPS;  // 16-token fragments per subgroup
+fcoopmatNV<32, SUBGROUP_SCOPE, CM_M, CM_N> acc[2u * TILES_N];
+uint wm, wn;
+
+// acc += this subgroup's products of tile buffer buf.
+void mma_step(uint buf) {
+  [[unroll]] for (uint kk = 0; kk < BK; kk += 16u) {
+    fcoopmatNV<16, SUBGROUP_SCOPE, CM_M, CM_K_A> a[2];
+    [[unroll]] for (uint i = 0; i < 2u; ++i) {
+      coopMatLoadNV(a[i], w_tile, (buf * BK + kk) * LDM + wm + 16u * i, LDM, true);
+    }
+    [[unroll]] for (uint j = 0; j < TILES_N; ++j) {
+      fcoopmatNV<16, SUBGROUP_SCOPE, CM_K_B, CM_N> b;
+      coopMatLoadNV(b, x_tile, (buf * BK + kk) * LDN + wn + 16u * j, LDN, false);
+      [[unroll]] for (uint i = 0; i < 2u; ++i) acc[i * TILES_N + j] = coopMatMulAddNV(a[i], b, acc[i * TILES_N + j]);
+    }
+  }
+}
 
 void main() {
   const uint row0 = gl_WorkGroupID.x * BM;
   tile_load_init(row0, gl_WorkGroupID.y * BN);
   const uint warp = tid / 32u, lane = tid % 32u;
-  const uint wm = (warp % 4u) * 32u, wn = (warp / 4u) * (BN / 2u);
-
-  fcoopmatNV<32, SUBGROUP_SCOPE, CM_M, CM_N> acc[2u * TILES_N];
+  wm = (warp % 4u) * 32u;
+  wn = (warp / 4u) * (BN / 2u);
   [[unroll]] for (uint i = 0; i < 2u * TILES_N; ++i) acc[i] = fcoopmatNV<32, SUBGROUP_SCOPE, CM_M, CM_N>(0.0);
   const uint n_chunks = p.cols / BK;
+  load_step(0u);
+  store_step(0u, 0u);
+  if (n_chunks > 1u) load_step(1u);
+  barrier();
   for (uint chunk = 0; chunk < n_chunks; ++chunk) {
-    if (chunk == 0u) load_step(chunk);
-    barrier();  // the previous step's reads of the tiles are done
-    store_step(chunk, 0u);
-    barrier();
-    if (chunk + 1u < n_chunks) load_step(chunk + 1u);  // the next step's loads, in flight during the products
-    [[unroll]] for (uint kk = 0; kk < BK; kk += 16u) {
-      fcoopmatNV<16, SUBGROUP_SCOPE, CM_M, CM_K_A> a[2];
-      [[unroll]] for (uint i = 0; i < 2u; ++i) coopMatLoadNV(a[i], w_tile, kk * LDM + wm + 16u * i, LDM, true);
-      [[unroll]] for (uint j = 0; j < TILES_N; ++j) {
-        fcoopmatNV<16, SUBGROUP_SCOPE, CM_K_B, CM_N> b;
-        coopMatLoadNV(b, x_tile, kk * LDN + wn + 16u * j, LDN, false);
-        [[unroll]] for (uint i = 0; i < 2u; ++i) acc[i * TILES_N + j] = coopMatMulAddNV(a[i], b, acc[i * TILES_N + j]);
-      }
+    const uint buf = chunk % 2u;
+    if (chunk + 1u < n_chunks) {
+      store_step(chunk + 1u, 1u - buf);  // the other buffer: its last reads ended at the previous barrier
+      if (chunk + 2u < n_chunks) load_step(chunk + 2u);
     }
+    mma_step(buf);
+    barrier();
   }
   // Each fragment through this subgroup's staging area, so that the stores to y are bounds-checked and coalesced
   // (consecutive lanes, consecutive rows of one token).

@@ -12,10 +12,6 @@
 // fp16 and each step's 32 products are summed in fp16 (two per instruction where the GPU pairs them), then added
 // to the fp32 accumulators, so rounding grows with 32 terms, not with the row length.
 #extension GL_EXT_control_flow_attributes : require
-#ifdef MATH_F16_DB  // NAME_f16db: fp16 arithmetic with double-buffered tiles (below)
-#define MATH_F16 1
-#define DOUBLE_BUFFER 1
-#endif
 #ifdef MATH_F16
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #define TILE4 f16vec4
@@ -41,42 +37,30 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #endif
 #include "matmul_params.glsl"
 
-// [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load. With
-// DOUBLE_BUFFER (NAME_f16db: fp16 tiles only, 32 KiB) two of each: step s reads buffer s % 2 while the invocations
-// fill the other with step s + 1, so one barrier per step instead of two, and the dequantizing and loading of the
-// next step overlap this step's FMAs across warps instead of running before them.
-#ifdef DOUBLE_BUFFER
-const uint TILE_BUFFERS = 2u;
-#else
-const uint TILE_BUFFERS = 1u;
-#endif
-shared TILE4 w_tile[TILE_BUFFERS * BK * (BM / 4u)];
-shared TILE4 x_tile[TILE_BUFFERS * BK * (BN / 4u)];
+// [k][row / 4] and [k][token / 4] as vec4, so each operand of the inner loop is one 16-byte shared load.
+shared TILE4 w_tile[BK * (BM / 4u)];
+shared TILE4 x_tile[BK * (BN / 4u)];
 
-void put_w(uint buf, uint k, uint row, float v) {
-  w_tile[buf * BK * (BM / 4u) + k * (BM / 4u) + row / 4u][row % 4u] = TILE1(v);
-}
-void put_x(uint buf, uint k, uint t, float v) {
-  x_tile[buf * BK * (BN / 4u) + k * (BN / 4u) + t / 4u][t % 4u] = TILE1(v);
-}
+// One tile buffer (buf is always 0 here).
+void put_w(uint buf, uint k, uint row, float v) { w_tile[k * (BM / 4u) + row / 4u][row % 4u] = TILE1(v); }
+void put_x(uint buf, uint k, uint t, float v) { x_tile[k * (BN / 4u) + t / 4u][t % 4u] = TILE1(v); }
 #include "matmul_tile_load.glsl"
 
 uint m4, n4;
 vec4 acc[8 * TN_GROUPS];  // [row 0..7][group]: 4 tokens each
 
-// acc += this invocation's block of tile buffer buf's products.
-void fma_step(uint buf) {
+// acc += this invocation's block of the tiles' products.
+void fma_step() {
 #ifdef MATH_F16
   f16vec4 step_acc[8 * TN_GROUPS];
   [[unroll]] for (uint i = 0; i < 8u * TN_GROUPS; ++i) step_acc[i] = f16vec4(0.0hf);
 #else
 #define step_acc acc
 #endif
-  const uint w0 = buf * BK * (BM / 4u), x0 = buf * BK * (BN / 4u);
   [[unroll]] for (uint k = 0; k < BK; ++k) {
-    const TILE4 a0 = w_tile[w0 + k * (BM / 4u) + m4], a1 = w_tile[w0 + k * (BM / 4u) + m4 + 8u];
+    const TILE4 a0 = w_tile[k * (BM / 4u) + m4], a1 = w_tile[k * (BM / 4u) + m4 + 8u];
     [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
-      const TILE4 b = x_tile[x0 + k * (BN / 4u) + n4 + 16u * g];
+      const TILE4 b = x_tile[k * (BN / 4u) + n4 + 16u * g];
       [[unroll]] for (uint r = 0; r < 4u; ++r) {
         step_acc[r * TN_GROUPS + g] += a0[r] * b;
         step_acc[(4u + r) * TN_GROUPS + g] += a1[r] * b;
@@ -101,30 +85,14 @@ void main() {
   const uint all_chunks = p.cols / BK;
   const uint first_chunk = all_chunks * gl_WorkGroupID.z / SPLIT_K;
   const uint n_chunks = all_chunks * (gl_WorkGroupID.z + 1u) / SPLIT_K;
-#ifdef DOUBLE_BUFFER
-  load_step(first_chunk);
-  store_step(first_chunk, 0u);
-  if (first_chunk + 1u < n_chunks) load_step(first_chunk + 1u);
-  barrier();
-  for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
-    const uint buf = (chunk - first_chunk) % 2u;
-    if (chunk + 1u < n_chunks) {
-      store_step(chunk + 1u, 1u - buf);  // the other buffer: its last reads ended at the previous barrier
-      if (chunk + 2u < n_chunks) load_step(chunk + 2u);
-    }
-    fma_step(buf);
-    barrier();  // this step's reads of buf and writes of the other buffer are done
-  }
-#else
   for (uint chunk = first_chunk; chunk < n_chunks; ++chunk) {
     if (chunk == first_chunk) load_step(chunk);
     barrier();  // the previous step's reads of the tiles are done
     store_step(chunk, 0u);
     barrier();
     if (chunk + 1u < n_chunks) load_step(chunk + 1u);  // the next step's loads, in flight during the FMAs below
-    fma_step(0u);
+    fma_step();
   }
-#endif
   [[unroll]] for (uint g = 0; g < TN_GROUPS; ++g) {
     [[unroll]] for (uint j = 0; j < 4u; ++j) {
       const uint tok = tok0 + (n4 + 16u * g) * 4u + j;

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -141,4 +144,55 @@ TEST_CASE("background copy: groups done in order, each waitable, kept sources, n
   none.wait_for(7);
   none.finish();
   CHECK_THROWS_AS(none.start(), Error);
+}
+
+TEST_CASE("background copy: writers, the group-end hook before a group counts as done, a writer's error") {
+  // Writers append (group, first byte) to a log; the hook marks each group's end. A group counts as copied only
+  // after its hook ran, so a waiter for group g sees g's end in the log.
+  std::mutex mu;
+  std::vector<std::string> log;
+  const std::vector<uint8_t> a(64, 1), b(64, 2);
+  BackgroundCopy copy;
+  const auto writer = [&](int g) {
+    return [&, g](const void* src, uint64_t n) {
+      std::lock_guard<std::mutex> lock(mu);
+      log.push_back(str_cat("w", g, ":", int(static_cast<const uint8_t*>(src)[0]), ":", n));
+    };
+  };
+  copy.add(1, writer(1), b.data(), 64);
+  copy.add(0, writer(0), a.data(), 64);
+  {
+    std::vector<uint8_t> temporary(8, 9);
+    copy.add(0, writer(0), temporary.data(), 8, /*keep=*/true);
+  }
+  int ends = 0;
+  copy.set_group_end([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    log.push_back(str_cat("end", ends++));
+  });
+  copy.start();
+  copy.wait_for(0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE(log.size() >= 3);
+    CHECK(log[0] == "w0:1:64");
+    CHECK(log[1] == "w0:9:8");
+    CHECK(log[2] == "end0");
+  }
+  copy.finish();
+  CHECK(log == std::vector<std::string>{"w0:1:64", "w0:9:8", "end0", "w1:2:64", "end1"});
+  CHECK_THROWS_AS(BackgroundCopy().add(0, BackgroundCopy::Writer(), a.data(), 1), Error);
+
+  // A writer that throws: the worker stops, waiters for that group and later ones get the error, earlier groups
+  // stay done.
+  BackgroundCopy failing;
+  failing.add(0, writer(0), a.data(), 64);
+  failing.add(1, [](const void*, uint64_t) { throw Error("device copy failed"); }, a.data(), 64);
+  failing.add(2, writer(2), a.data(), 64);
+  failing.start();
+  CHECK_NOTHROW(failing.wait_for(0));
+  CHECK_THROWS_WITH(failing.wait_for(1), Catch::Contains("device copy failed"));
+  CHECK_THROWS_WITH(failing.wait_for(2), Catch::Contains("device copy failed"));
+  CHECK_FALSE(failing.ready(2));
+  CHECK_THROWS_AS(failing.finish(), Error);
 }

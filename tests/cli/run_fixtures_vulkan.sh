@@ -7,7 +7,8 @@
 #  - --kv-f16 on the GPU: the same greedy ids as the CPU's F16 cache, logits within 1e-3, and logits within 1e-2 of
 #    the F32 cache's;
 #  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local, and
-#    the same whether a background thread writes it during the first forward or the load writes it first;
+#    the same whether a background thread writes it during the first forward or the load writes it first (device-local
+#    weights likewise: mapped on UMA devices, staged on the transfer queue of a discrete GPU);
 #  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
 #    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
 #    greedy ids;
@@ -109,6 +110,14 @@ for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3n-tiny"; do
   UNICORN_VK_BUDGET_MIB=0 UNICORN_VK_ASYNC_UPLOAD=slow run "$name.hostslow" "$model" "$ids" --device vulkan ||
     failures=$((failures + 1))
   same "$name.hostsync" "$name.hostslow" 1e-6 || failures=$((failures + 1))
+  # Device-local weights: written in the background too where the device is UMA (mapped) or has a transfer queue
+  # (staged copies, each layer's done before the forward records it); up front and with a pausing writer, the same.
+  grep -q "MiB written in the background" "$WORK/$name.device.err" ||
+    echo "note $name: device-local weights written before the first forward (no UMA, no transfer queue)"
+  UNICORN_VK_ASYNC_UPLOAD=0 run "$name.devicesync" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  same "$name.device" "$name.devicesync" 1e-6 || failures=$((failures + 1))
+  UNICORN_VK_ASYNC_UPLOAD=slow run "$name.deviceslow" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  same "$name.devicesync" "$name.deviceslow" 1e-6 || failures=$((failures + 1))
 done
 
 echo "== F16 KV cache: vulkan vs the CPU, both --kv-f16 (the same rounded cache), and vs the F32 cache"

@@ -306,21 +306,19 @@ TEST_CASE("vulkan wide matmul (64- and 128-token tiles, split-K) matches the CPU
           "[vulkan][prefill]") {
   NEED_VULKAN();
   using Tile = VulkanKernels::WideTile;
-  // Tilings x (fp32, fp16, fp16 with double-buffered tiles).
-  for (int variant = 0; variant < 9; ++variant) {
+  // Tilings x (fp32, fp16).
+  for (int variant = 0; variant < 6; ++variant) {
     const Tile tile = std::array<Tile, 3>{Tile::Tokens128, Tile::Tokens64, Tile::SplitK}[variant % 3];
-    const bool f16 = variant >= 3, double_buffer = variant >= 6;
+    const bool f16 = variant >= 3;
     if (f16 && !ctx.has_float16_math()) {
       WARN("no shaderFloat16 on " << ctx.device_name() << ": the fp16-arithmetic mat-muls are not tested");
       break;
     }
     vk.set_matmul_wide_tile(tile);
     vk.set_matmul_f16_math(f16);
-    vk.set_matmul_double_buffer(double_buffer);
     vk.set_matmul_coop_matrix(false);
     for (DType t : kAllWeightTypes) {
       if (tile == Tile::SplitK && !vk.matmul_split_supported(t)) continue;
-      if (double_buffer && t != DType::Q4_K && t != DType::Q6_K) continue;
       const bool k_quant = dtype_traits(t).block_elems == 256;
       // Rows past a 128-row tile; tokens past a 128 and a 64 tile; exactly 64 (the first wide batch); 17 steps.
       check_matmul(ctx, vk, t, 133, k_quant ? 512 : 416, 150, 205);
@@ -330,12 +328,12 @@ TEST_CASE("vulkan wide matmul (64- and 128-token tiles, split-K) matches the CPU
   }
   vk.set_matmul_wide_tile(Tile::Auto);
   vk.set_matmul_f16_math(true);
-  vk.set_matmul_double_buffer(false);
   vk.set_matmul_coop_matrix(true);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
-TEST_CASE("vulkan cooperative-matrix matmul (64- and 128-token tiles) matches the CPU reference for the quantized types",
+TEST_CASE("vulkan cooperative-matrix matmul (64- and 128-token tiles) matches the CPU reference for the quantized "
+          "types",
           "[vulkan][prefill]") {
   NEED_VULKAN();
   if (ctx.coop_matrix() == CoopMatrix::None) {
@@ -344,7 +342,7 @@ TEST_CASE("vulkan cooperative-matrix matmul (64- and 128-token tiles) matches th
   }
   INFO("extension " << coop_matrix_name(ctx.coop_matrix()));
   using Tile = VulkanKernels::WideTile;
-  for (Tile tile : {Tile::Tokens128, Tile::Tokens64, Tile::Auto}) {
+  for (Tile tile : {Tile::Tokens128, Tile::Tokens64}) {
     vk.set_matmul_wide_tile(tile);
     for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
       const bool k_quant = dtype_traits(t).block_elems == 256;
