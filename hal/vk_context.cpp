@@ -297,7 +297,7 @@ void VulkanContext::create_device(const std::string& spec) {
   std::vector<VkExtensionProperties> exts(n_ext);
   if (n_ext > 0) fn_.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
   bool atomic_float_ext = false, float16_ext = false, executable_ext = false, size_control_ext = false;
-  bool coopmat_nv_ext = false, coopmat_khr_ext = false, memory_model_ext = false;
+  bool coopmat_nv_ext = false, coopmat_khr_ext = false, memory_model_ext = false, int_dot_ext = false;
   for (const VkExtensionProperties& e : exts) {
     if (std::strcmp(e.extensionName, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) == 0) size_control_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME) == 0) executable_ext = true;
@@ -307,6 +307,7 @@ void VulkanContext::create_device(const std::string& spec) {
     if (std::strcmp(e.extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0) coopmat_nv_ext = true;
     if (std::strcmp(e.extensionName, kCoopMatrixKhrExtension) == 0) coopmat_khr_ext = true;
     if (std::strcmp(e.extensionName, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME) == 0) memory_model_ext = true;
+    if (std::strcmp(e.extensionName, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) == 0) int_dot_ext = true;
   }
   // Optional features, enabled where the device has them: float atomic add on storage buffers (split-K prefill
   // matmuls), 16-bit storage-buffer access (an F16 KV cache), fp16 arithmetic (the prefill mat-muls) and a required
@@ -338,6 +339,9 @@ void VulkanContext::create_device(const std::string& spec) {
   VkPhysicalDeviceVulkanMemoryModelFeatures memory_model{};
   memory_model.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES;
   link(memory_model, query_chain, memory_model_ext);
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR int_dot{};
+  int_dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR;
+  link(int_dot, query_chain, int_dot_ext);
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, query_chain, {}};
   fn_.vkGetPhysicalDeviceFeatures2(physical_, &f2);
   float_atomic_add_ = atomic_float_ext && atomic_float.shaderBufferFloat32AtomicAdd == VK_TRUE;
@@ -358,6 +362,10 @@ void VulkanContext::create_device(const std::string& spec) {
   }
   // Cooperative matrices: the shape the kernels use, fp16 arithmetic, the Vulkan memory model (glslang writes
   // cooperative-matrix SPIR-V with it) and 32-wide subgroups (the kernels' 8 subgroups of a 256-invocation group).
+  int_dot_ = int_dot_ext && int_dot.shaderIntegerDotProduct == VK_TRUE;
+#ifndef UNICORN_HAVE_INT_DOT_SHADERS
+  int_dot_ = false;  // this glslc could not compile them
+#endif
   CoopMatrixSupport coopmat;
   coopmat.prerequisites = float16_math_ && memory_model.vulkanMemoryModel == VK_TRUE &&
                           (required_subgroup_size_ > 0 ? required_subgroup_size_ : subgroup_size_) == 32;
@@ -462,6 +470,11 @@ void VulkanContext::create_device(const std::string& spec) {
   link(enable_coopmat_nv, chain, coop_matrix_ == CoopMatrix::Nv);
   link(enable_coopmat_khr, chain, coop_matrix_ == CoopMatrix::Khr);
   link(enable_memory_model, chain, coop_matrix_ != CoopMatrix::None);
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR enable_int_dot{};
+  enable_int_dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR;
+  enable_int_dot.shaderIntegerDotProduct = VK_TRUE;
+  if (int_dot_) enabled.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  link(enable_int_dot, chain, int_dot_);
   enable_storage16.storageBuffer16BitAccess = VK_TRUE;
   link(enable_storage16, chain, storage16_);
   di.pNext = chain;

@@ -107,6 +107,9 @@ class VulkanContext {
   bool has_16bit_storage() const { return storage16_; }
   // Shaders may compute in fp16 (shaderFloat16, enabled when present).
   bool has_float16_math() const { return float16_math_; }
+  // Shaders may use 4 x int8 packed dot products (VK_KHR_shader_integer_dot_product's shaderIntegerDotProduct,
+  // enabled when present; whether the hardware has a fast instruction for them, the driver does not say).
+  bool has_int_dot() const { return int_dot_; }
   // The cooperative-matrix extension enabled for the prefill mat-muls (pick_coop_matrix), None when there is none.
   CoopMatrix coop_matrix() const { return coop_matrix_; }
   // UNICORN_VK_PIPELINE_STATS=1 on a device with VK_KHR_pipeline_executable_properties: pipelines print the
@@ -168,6 +171,7 @@ class VulkanContext {
   bool float16_math_ = false;
   bool pipeline_stats_ = false;
   CoopMatrix coop_matrix_ = CoopMatrix::None;
+  bool int_dot_ = false;
   std::atomic<uint64_t> validation_errors_{0};
 };
 

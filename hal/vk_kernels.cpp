@@ -107,6 +107,7 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   set_matmul_f16_math(e == nullptr || std::string(e) != "0");
   if (const char* n = std::getenv("UNICORN_VK_NARROW_MATVEC")) narrow_matvec_ = std::string(n) != "0";
   coop_matrix_ = ctx_.coop_matrix() != CoopMatrix::None;
+  if (const char* d = std::getenv("UNICORN_VK_INT_DOT")) set_matvec_int_dot(std::string(d) == "1");
   // UNICORN_VK_WIDE_TILE=128|64|split forces one wide-kernel tiling (A/B runs; unset = the automatic choice).
   if (const char* t = std::getenv("UNICORN_VK_WIDE_TILE")) {
     const std::string v = t;
@@ -138,6 +139,22 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
+  // Q8_0 on integer dot products: x quantized into the scratch buffer, then one 32-lane slice per row (a block's
+  // quants read as words; the word holding a matrix's last bytes is inside the buffer, which GpuBuffer rounds up).
+  if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0) {
+    const uint32_t n_blocks = n_tokens * (cols / 32);
+    const uint64_t scratch_bytes = uint64_t(n_blocks) * 9 * 4;
+    if (int8_scratch_.size() < scratch_bytes) {
+      if (rec.pending() > 0) rec.submit_and_wait();  // the old scratch may be in use by recorded work
+      int8_scratch_ = GpuBuffer(ctx_, scratch_bytes, BufferPlace::DeviceLocal, ctx_.is_uma());
+    }
+    rec.dispatch(pipeline("quantize_q8", 2, sizeof(uint32_t), 64), {x, int8_scratch_}, n_blocks,
+                 (n_blocks + 63) / 64, 1, 1, "quantize_q8");
+    constexpr uint32_t kDotRows = 4;
+    rec.dispatch(spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows}),
+                 {w, int8_scratch_, y}, push, groups_for(rows, kDotRows), n_tokens, 1, "matvec_q8_0_dot");
+    return;
+  }
   // Q4_K / Q6_K (the bulk of a Q4_K_M model): one 32-invocation slice per row, kSgRows rows per workgroup, each
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.

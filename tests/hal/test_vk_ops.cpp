@@ -158,6 +158,31 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
   CHECK_NO_VALIDATION_ERRORS();
 }
 
+TEST_CASE("vulkan Q8_0 matvec on integer dot products matches the CPU reference", "[vulkan]") {
+  NEED_VULKAN();
+  vk.set_matvec_int_dot(true);
+  if (!vk.matvec_int_dot(DType::Q8_0, 64)) {
+    WARN("no shaderIntegerDotProduct on " << ctx.device_name() << ": the integer-dot mat-vec is not tested");
+    return;
+  }
+  // x rounded to int8 per 32 values (half a step of max |x| / 127 each), the products summed exactly: the error is
+  // at most sum |w| * max |x| / 254 per block, about 8e-3 of sum |w x| for uniform x; bound 1e-2.
+  const auto check = [&](uint32_t rows, uint32_t cols, uint32_t n_tokens, uint32_t seed, uint64_t offset) {
+    check_weight_product(
+        ctx, DType::Q8_0, rows, cols, n_tokens, seed,
+        [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x, const GpuBuffer& y) {
+          vk.matvec(rec, DType::Q8_0, w, w_offset, rows, cols, x, y, n_tokens);
+        },
+        offset, 1e-2);
+  };
+  check(37, 544, 2, 31, 12);   // 17 blocks per row: fewer than the 32 lanes; quants at odd half-words in turn
+  check(5, 2048, 3, 32, 4);    // 64 blocks: two per lane
+  check(64, 96, 1, 33, 0);     // 3 blocks, rows a multiple of the 4 per workgroup
+  check(9, 4160, 7, 34, 16);   // 130 blocks (lanes uneven), 7 tokens: a larger scratch buffer than before
+  vk.set_matvec_int_dot(false);
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
 TEST_CASE("vulkan get_rows returns the dequantized rows for every weight type", "[vulkan]") {
   NEED_VULKAN();
   const std::vector<uint32_t> ids = {5, 0, 36, 5, 17};
