@@ -369,7 +369,8 @@ void VulkanContext::create_device(const std::string& spec) {
   CoopMatrixSupport coopmat;
   coopmat.prerequisites = float16_math_ && memory_model.vulkanMemoryModel == VK_TRUE &&
                           (required_subgroup_size_ > 0 ? required_subgroup_size_ : subgroup_size_) == 32;
-  coopmat.nv = coopmat_nv_ext && coopmat_nv.cooperativeMatrix == VK_TRUE && nv_has_coop_shape(gipa_, instance_, physical_);
+  coopmat.nv = coopmat_nv_ext && coopmat_nv.cooperativeMatrix == VK_TRUE &&
+               nv_has_coop_shape(gipa_, instance_, physical_);
   coopmat.khr = coopmat_khr_ext && coopmat_khr.cooperativeMatrix == VK_TRUE &&
                 khr_has_coop_shape(gipa_, instance_, physical_);
 #ifndef UNICORN_HAVE_COOPMAT_SHADERS

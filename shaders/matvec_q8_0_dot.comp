@@ -1,8 +1,8 @@
 #version 450
 // Q8_0 mat-vec on integer dot products: y[t, r] = sum over blocks of d_w * d_x * sdot(w int8, x int8), with x
 // quantized by quantize_q8.comp (9 words per 32 values). One 32-lane slice per row (slice.glsl), ROWS rows per
-// workgroup; the lanes take the row's blocks in turn. Q8_0 blocks are 34 bytes (fp16 d, 32 int8), so their quants start at any
-// half-word: odd ones are assembled from two words.
+// workgroup; the lanes take the row's blocks in turn. Q8_0 blocks are 34 bytes (fp16 d, 32 int8), so their quants
+// start at any half-word: odd ones are assembled from two words.
 // Specialization constants: 0 workgroup size (32 * ROWS), 1 ROWS.
 #include "common.glsl"
 #include "slice.glsl"

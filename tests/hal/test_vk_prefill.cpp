@@ -29,6 +29,12 @@ namespace {
 constexpr DType kAllWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
                                      DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
+// Narrow products of long batches run as mat-vecs, Q8_0's on integer dot products where the device has them (int8
+// activations: test_vk_ops.cpp's bound).
+bool narrow_int8(const VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens) {
+  return rows <= VulkanKernels::kNarrowRows && n_tokens >= VulkanKernels::kMatmulWideTokens && vk.matvec_int_dot(t, cols);
+}
+
 // matmul (the tiled prefill shader) against kernels::matmul_reference, as check_weight_product states. The GPU
 // accumulates cols products in fp32 (relative rounding ~ cols * 2^-24 * sum |w x| in the worst case,
 // ~6e-8 * sqrt(cols) typically; cols <= 544 here gives < 3.3e-5 worst case, 1.4e-6 typical).
@@ -41,7 +47,7 @@ void check_matmul(VulkanContext& ctx, VulkanKernels& vk, DType t, uint32_t rows,
       [&](CommandRecorder& rec, const GpuBuffer& w, uint64_t w_offset, const GpuBuffer& x, const GpuBuffer& y) {
         vk.matmul(rec, t, w, w_offset, rows, cols, x, y, n_tokens);
       },
-      12, vk.matmul_f16_math(t, rows, n_tokens) ? 4e-3 : 1e-5);
+      12, vk.matmul_f16_math(t, rows, n_tokens) ? 4e-3 : narrow_int8(vk, t, rows, cols, n_tokens) ? 1e-2 : 1e-5);
 }
 
 // Double-precision causal attention: q/out [n_q][n_heads][hd], caches [position][n_kv][hd].
