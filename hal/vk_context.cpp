@@ -222,36 +222,37 @@ bool is_kernel_shape(uint32_t m, uint32_t n, uint32_t k, int32_t a, int32_t b, i
          d == kComponentF32 && scope == kScopeSubgroup;
 }
 
-bool nv_has_coop_shape(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical) {
-  auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
-      gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+// What a cooperative-matrix properties query (either extension's; Props is its structure) lists; empty when the
+// entry point is missing or fails.
+template <typename Props, typename Get>
+std::vector<Props> coop_properties(Get get, VkPhysicalDevice physical, VkStructureType stype) {
   uint32_t n = 0;
-  if (get == nullptr || get(physical, &n, nullptr) != VK_SUCCESS) return false;
-  VkCooperativeMatrixPropertiesNV blank{};
-  blank.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-  std::vector<VkCooperativeMatrixPropertiesNV> props(n, blank);
-  if (get(physical, &n, props.data()) != VK_SUCCESS) return false;
-  for (const auto& p : props) {
-    if (is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.DType, p.scope)) return true;
-  }
-  return false;
+  if (get == nullptr || get(physical, &n, nullptr) != VK_SUCCESS) return {};
+  Props blank{};
+  blank.sType = stype;
+  std::vector<Props> props(n, blank);
+  if (get(physical, &n, props.data()) != VK_SUCCESS) return {};
+  return props;
+}
+
+bool nv_has_coop_shape(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical) {
+  const auto props = coop_properties<VkCooperativeMatrixPropertiesNV>(
+      reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+          gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV")),
+      physical, VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV);
+  return std::any_of(props.begin(), props.end(), [](const auto& p) {
+    return is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.DType, p.scope);
+  });
 }
 
 bool khr_has_coop_shape(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical) {
-  auto get = reinterpret_cast<PfnGetCoopMatrixProps>(
-      gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
-  uint32_t n = 0;
-  if (get == nullptr || get(physical, &n, nullptr) != VK_SUCCESS) return false;
-  CoopMatrixPropertiesKhr blank{};
-  blank.sType = kStypeCoopMatrixPropertiesKhr;
-  std::vector<CoopMatrixPropertiesKhr> props(n, blank);
-  if (get(physical, &n, props.data()) != VK_SUCCESS) return false;
-  for (const auto& p : props) {
-    if (is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.ResultType, p.scope) &&
-        p.saturatingAccumulation == VK_FALSE)
-      return true;
-  }
-  return false;
+  const auto props = coop_properties<CoopMatrixPropertiesKhr>(
+      reinterpret_cast<PfnGetCoopMatrixProps>(gipa(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR")),
+      physical, kStypeCoopMatrixPropertiesKhr);
+  return std::any_of(props.begin(), props.end(), [](const auto& p) {
+    return is_kernel_shape(p.MSize, p.NSize, p.KSize, p.AType, p.BType, p.CType, p.ResultType, p.scope) &&
+           p.saturatingAccumulation == VK_FALSE;
+  });
 }
 
 }  // namespace
