@@ -12,6 +12,7 @@ namespace {
 
 // Workgroup sizes: row reductions share one row among the workgroup; element-wise ops take one element each.
 constexpr uint32_t kMatvecWorkgroup = 64;
+constexpr uint32_t kDotRows = 4;  // rows (32-lane slices) per workgroup of matvec_q8_0_dot
 constexpr uint32_t kMatvecRows = 4;
 constexpr uint32_t kRowWorkgroup = 128;
 constexpr uint32_t kElementWorkgroup = 256;
@@ -140,20 +141,13 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
-  // Q8_0 on integer dot products: x quantized into the scratch buffer, then one 32-lane slice per row (a block's
-  // quants read as words; the word holding a matrix's last bytes is inside the buffer, which GpuBuffer rounds up).
-  if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0) {
-    const uint32_t n_blocks = n_tokens * (cols / 32);
-    const uint64_t scratch_bytes = uint64_t(n_blocks) * 9 * 4;
-    if (int8_scratch_.size() < scratch_bytes) {
-      if (rec.pending() > 0) rec.submit_and_wait();  // the old scratch may be in use by recorded work
-      int8_scratch_ = GpuBuffer(ctx_, scratch_bytes, BufferPlace::DeviceLocal, ctx_.is_uma());
-    }
-    rec.dispatch(pipeline("quantize_q8", 2, sizeof(uint32_t), 64), {x, int8_scratch_}, n_blocks,
-                 (n_blocks + 63) / 64, 1, 1, "quantize_q8");
-    constexpr uint32_t kDotRows = 4;
-    rec.dispatch(spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows}),
-                 {w, int8_scratch_, y}, push, groups_for(rows, kDotRows), n_tokens, 1, "matvec_q8_0_dot");
+  // Q8_0 on integer dot products: each workgroup rounds x to int8 in shared memory (cols * 9 / 8 bytes), then one
+  // 32-lane slice per row.
+  const uint64_t x_shared = uint64_t(cols) / 32 * 9 * 4 + 4 * 32 * kDotRows;  // + wg_partial (common.glsl)
+  if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0 &&
+      x_shared <= ctx_.properties().limits.maxComputeSharedMemorySize) {
+    rec.dispatch(spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
+                 {w, x, y}, push, groups_for(rows, kDotRows), n_tokens, 1, "matvec_q8_0_dot");
     return;
   }
   // Q4_K / Q6_K (the bulk of a Q4_K_M model): one 32-invocation slice per row, kSgRows rows per workgroup, each

@@ -40,10 +40,11 @@ class VulkanKernels {
   // double-precision reference only by float rounding.
   void matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows, uint32_t cols,
               const GpuBuffer& x, const GpuBuffer& y, uint32_t n_tokens = 1);
-  // Q8_0 mat-vecs on integer dot products (quantize_q8 then matvec_q8_0_dot: x rounded to int8 per 32 values, each
-  // block's products summed exactly in int32; relative error within 1e-2 of sum |w x|, as the CPU's int8 path),
-  // where the device has shaderIntegerDotProduct. On by default there (H200, Llama-3.2-1B Q8_0 tg128 637-662 vs
-  // 351-353 tok/s); UNICORN_VK_INT_DOT=0 or set_matvec_int_dot(false) turns it off.
+  // Q8_0 mat-vecs on integer dot products (matvec_q8_0_dot: x rounded to int8 per 32 values in each workgroup's
+  // shared memory, each block's products summed exactly in int32; relative error within 1e-2 of sum |w x|, as the
+  // CPU's int8 path),
+  // where the device has shaderIntegerDotProduct and the shared memory for x. On by default there (H200,
+  // Llama-3.2-1B Q8_0 tg128, docs/PERFORMANCE.md); UNICORN_VK_INT_DOT=0 or set_matvec_int_dot(false) turns it off.
   void set_matvec_int_dot(bool on) { int_dot_ = on && ctx_.has_int_dot(); }
   // Whether matvec of this type and width runs on integer dot products.
   bool matvec_int_dot(DType dtype, uint32_t cols) const { return int_dot_ && dtype == DType::Q8_0 && cols % 32 == 0; }
@@ -237,7 +238,6 @@ class VulkanKernels {
   bool narrow_matvec_ = true;
   bool coop_matrix_ = false;
   bool int_dot_ = false;
-  GpuBuffer int8_scratch_;  // quantize_q8's output for the integer-dot mat-vecs, grown as needed
   bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;

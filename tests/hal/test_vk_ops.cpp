@@ -179,7 +179,35 @@ TEST_CASE("vulkan Q8_0 matvec on integer dot products matches the CPU reference"
   check(37, 544, 2, 31, 12);   // 17 blocks per row: fewer than the 32 lanes; quants at odd half-words in turn
   check(5, 2048, 3, 32, 4);    // 64 blocks: two per lane
   check(64, 96, 1, 33, 0);     // 3 blocks, rows a multiple of the 4 per workgroup
-  check(9, 4160, 7, 34, 16);   // 130 blocks (lanes uneven), 7 tokens: a larger scratch buffer than before
+  check(9, 4160, 7, 34, 16);   // 130 blocks (lanes uneven), 7 tokens
+  // Inside a concurrent group (the model's q/k/v): two products of different inputs, no barrier between them.
+  const uint32_t rows = 40, cols = 256;
+  const std::vector<float> wf = random_floats(size_t(rows) * cols, 35), xa = random_floats(cols, 36),
+                           xb = random_floats(cols, 37, 3.0f);
+  const std::vector<uint8_t> wq = quantize_matrix(DType::Q8_0, wf, rows, cols);
+  GpuBuffer w(ctx, wq.size(), BufferPlace::DeviceLocal);
+  w.upload(wq.data(), wq.size());
+  GpuBuffer xa_b = upload(ctx, xa), xb_b = upload(ctx, xb);
+  GpuBuffer ya(ctx, rows * 4, BufferPlace::HostVisible), yb(ctx, rows * 4, BufferPlace::HostVisible);
+  CommandRecorder rec(ctx);
+  rec.begin_concurrent();
+  vk.matvec(rec, DType::Q8_0, w, 0, rows, cols, xa_b, ya);
+  vk.matvec(rec, DType::Q8_0, w, 0, rows, cols, xb_b, yb);
+  rec.end_concurrent();
+  rec.submit_and_wait();
+  for (const auto& [xv, yv] : {std::pair{&xa, &ya}, std::pair{&xb, &yb}}) {
+    std::vector<float> want(rows);
+    kernels::matmul_reference(kernels::WeightMatrix{DType::Q8_0, wq.data(), rows, cols}, xv->data(), 1, want.data(),
+                              nullptr);
+    const std::vector<float> got = download(*yv, rows);
+    std::vector<float> wrow(cols);
+    for (uint32_t r = 0; r < rows; ++r) {
+      quant::dequantize_row(DType::Q8_0, wq.data() + size_t(r) * (cols / 32) * 34, wrow.data(), cols);
+      double scale = 0;
+      for (uint32_t c = 0; c < cols; ++c) scale += std::fabs(double(wrow[c]) * (*xv)[c]);
+      REQUIRE(std::fabs(double(got[r]) - want[r]) <= 1e-2 * scale);
+    }
+  }
   CHECK_NO_VALIDATION_ERRORS();
 }
 
