@@ -1,6 +1,6 @@
 #version 450
 // Q8_0 mat-vec on integer dot products: y[t, r] = sum over blocks of d_w * d_x * sdot(w int8, x int8). Each
-// workgroup first rounds its token's x to int8 per 32 values into shared memory (scale max |x| / 127, 9 words per
+// workgroup first rounds its token's x to int8 per 32 values into shared memory (one vec4 per invocation and round) (scale max |x| / 127, 9 words per
 // block: the scale's bits, then 32 packed int8, low byte first), so the op is one dispatch with nothing shared
 // between workgroups (safe inside the recorder's concurrent groups). Then one 32-lane slice per row (slice.glsl),
 // ROWS rows per workgroup, the lanes taking the row's blocks in turn. Q8_0 blocks are 34 bytes (fp16 d, 32 int8),
@@ -12,7 +12,7 @@
 #include "int_dot.glsl"
 layout(constant_id = 1) const uint ROWS = 4;
 layout(constant_id = 2) const uint X_BLOCKS = 64;
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
   uint rows;       // output rows
@@ -23,19 +23,28 @@ layout(push_constant) uniform Params {
 
 shared uint xq[X_BLOCKS * 9u];
 
+shared float amax_part[WG_SIZE];
+
+// x's row `token` into xq: invocation i takes vec4 i (and i + WG_SIZE, ...), so 8 consecutive invocations hold a
+// block; its max |x| goes through amax_part. Uniform control flow (barriers).
 void quantize_x(uint token) {
-  for (uint blk = gl_LocalInvocationID.x; blk < X_BLOCKS; blk += WG_SIZE) {
-    const uint base = token * p.cols + blk * 32u;
+  const uint n_vec4 = X_BLOCKS * 8u, tid = gl_LocalInvocationID.x;
+  for (uint v0 = 0; v0 < n_vec4; v0 += WG_SIZE) {
+    const uint v = v0 + tid;
+    const vec4 xv = v < n_vec4 ? x4[token * (p.cols / 4u) + v] : vec4(0.0);
+    const vec4 ax = abs(xv);
+    amax_part[tid] = max(max(ax.x, ax.y), max(ax.z, ax.w));
+    barrier();
     float amax = 0.0;
-    for (uint i = 0; i < 32u; ++i) amax = max(amax, abs(x[base + i]));
+    for (uint i = 0; i < 8u; ++i) amax = max(amax, amax_part[(tid & ~7u) + i]);
+    barrier();  // read before the next round overwrites it
+    if (v >= n_vec4) continue;
     const float d = amax / 127.0;
-    const float inv = d > 0.0 ? 1.0 / d : 0.0;
-    xq[blk * 9u] = floatBitsToUint(d);
-    for (uint j = 0; j < 8u; ++j) {
-      uint word = 0u;
-      for (uint k = 0; k < 4u; ++k) word |= (uint(int(round(x[base + 4u * j + k] * inv))) & 0xffu) << (8u * k);
-      xq[blk * 9u + 1u + j] = word;
-    }
+    const ivec4 q = ivec4(round(xv * (d > 0.0 ? 1.0 / d : 0.0)));
+    const uint blk = v / 8u;
+    xq[blk * 9u + 1u + v % 8u] = (uint(q.x) & 0xffu) | ((uint(q.y) & 0xffu) << 8) | ((uint(q.z) & 0xffu) << 16) |
+                                 (uint(q.w) << 24);
+    if (v % 8u == 0u) xq[blk * 9u] = floatBitsToUint(d);
   }
 }
 

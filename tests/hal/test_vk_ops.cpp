@@ -208,6 +208,7 @@ TEST_CASE("vulkan Q8_0 matvec on integer dot products matches the CPU reference"
       REQUIRE(std::fabs(double(got[r]) - want[r]) <= 1e-2 * scale);
     }
   }
+  vk.set_matvec_int_dot(false);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
@@ -495,7 +496,7 @@ TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]
   GpuBuffer out(ctx, ff * sizeof(float), BufferPlace::HostVisible);
 
   CommandRecorder rec(ctx, GpuTiming::PerDispatch);
-  vk.set_matvec_int_dot(false);  // one dispatch per op here (the integer-dot Q8_0 mat-vec takes two)
+  vk.set_matvec_int_dot(false);  // the float Q8_0 mat-vec, whose label is checked below
   vk.rmsnorm(rec, xb, &nwb, normed, dim, 1, 1e-5f, RmsWeight::Weight);
   vk.matvec(rec, DType::Q8_0, gq, 0, ff, dim, normed, g);
   vk.matvec(rec, DType::Q4_K, uq, 0, ff, dim, normed, u);
@@ -523,7 +524,6 @@ TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]
   // The recorder is reusable after a submission.
   vk.add(rec, g, rb, out, ff, ff);
   rec.submit_and_wait();
-  vk.set_matvec_int_dot(true);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
