@@ -108,7 +108,8 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   set_matmul_f16_math(e == nullptr || std::string(e) != "0");
   if (const char* n = std::getenv("UNICORN_VK_NARROW_MATVEC")) narrow_matvec_ = std::string(n) != "0";
   coop_matrix_ = ctx_.coop_matrix() != CoopMatrix::None;
-  if (const char* d = std::getenv("UNICORN_VK_INT_DOT")) set_matvec_int_dot(std::string(d) == "1");
+  const char* int_dot = std::getenv("UNICORN_VK_INT_DOT");
+  set_matvec_int_dot(int_dot == nullptr || std::string(int_dot) != "0");
   // UNICORN_VK_WIDE_TILE=128|64|split forces one wide-kernel tiling (A/B runs; unset = the automatic choice).
   if (const char* t = std::getenv("UNICORN_VK_WIDE_TILE")) {
     const std::string v = t;

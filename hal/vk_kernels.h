@@ -43,9 +43,9 @@ class VulkanKernels {
   // Q8_0 mat-vecs on integer dot products (matvec_q8_0_dot: x rounded to int8 per 32 values in each workgroup's
   // shared memory, each block's products summed exactly in int32; relative error within 1e-2 of sum |w x|, as the
   // CPU's int8 path),
-  // where the device has shaderIntegerDotProduct and the shared memory for x. Off by default: slower than the float
-  // mat-vec on the H200 (Llama-3.2-1B Q8_0 tg128 278 vs 355, docs/PERFORMANCE.md); UNICORN_VK_INT_DOT=1 or
-  // set_matvec_int_dot(true) turns it on.
+  // where the device has shaderIntegerDotProduct and the shared memory for x. On by default there (H200,
+  // Llama-3.2-1B Q8_0 tg128 708-729 vs 358 tok/s, docs/PERFORMANCE.md); UNICORN_VK_INT_DOT=0 or
+  // set_matvec_int_dot(false) turns it off.
   void set_matvec_int_dot(bool on) { int_dot_ = on && ctx_.has_int_dot(); }
   // Whether matvec of this type and width runs on integer dot products.
   bool matvec_int_dot(DType dtype, uint32_t cols) const { return int_dot_ && dtype == DType::Q8_0 && cols % 32 == 0; }

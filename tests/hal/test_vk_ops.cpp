@@ -161,6 +161,7 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
 
 TEST_CASE("vulkan Q8_0 matvec on integer dot products matches the CPU reference", "[vulkan]") {
   NEED_VULKAN();
+  const bool by_default = vk.matvec_int_dot(DType::Q8_0, 32);
   vk.set_matvec_int_dot(true);
   if (!vk.matvec_int_dot(DType::Q8_0, 64)) {
     WARN("no shaderIntegerDotProduct on " << ctx.device_name() << ": the integer-dot mat-vec is not tested");
@@ -208,7 +209,7 @@ TEST_CASE("vulkan Q8_0 matvec on integer dot products matches the CPU reference"
       REQUIRE(std::fabs(double(got[r]) - want[r]) <= 1e-2 * scale);
     }
   }
-  vk.set_matvec_int_dot(false);
+  vk.set_matvec_int_dot(by_default);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
@@ -496,6 +497,7 @@ TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]
   GpuBuffer out(ctx, ff * sizeof(float), BufferPlace::HostVisible);
 
   CommandRecorder rec(ctx, GpuTiming::PerDispatch);
+  const bool int_dot = vk.matvec_int_dot(DType::Q8_0, dim);
   vk.set_matvec_int_dot(false);  // the float Q8_0 mat-vec, whose label is checked below
   vk.rmsnorm(rec, xb, &nwb, normed, dim, 1, 1e-5f, RmsWeight::Weight);
   vk.matvec(rec, DType::Q8_0, gq, 0, ff, dim, normed, g);
@@ -524,6 +526,7 @@ TEST_CASE("vulkan recorder batches dependent ops into one submission", "[vulkan]
   // The recorder is reusable after a submission.
   vk.add(rec, g, rb, out, ff, ff);
   rec.submit_and_wait();
+  vk.set_matvec_int_dot(int_dot);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
