@@ -361,12 +361,12 @@ void VulkanContext::create_device(const std::string& spec) {
   if (sg32_env == nullptr || std::strcmp(sg32_env, "0") != 0) {
     required_subgroup_size_ = pick_required_subgroup_size(subgroup_size_, control);
   }
-  // Cooperative matrices: the shape the kernels use, fp16 arithmetic, the Vulkan memory model (glslang writes
-  // cooperative-matrix SPIR-V with it) and 32-wide subgroups (the kernels' 8 subgroups of a 256-invocation group).
   int_dot_ = int_dot_ext && int_dot.shaderIntegerDotProduct == VK_TRUE;
 #ifndef UNICORN_HAVE_INT_DOT_SHADERS
   int_dot_ = false;  // this glslc could not compile them
 #endif
+  // Cooperative matrices: the shape the kernels use, fp16 arithmetic, the Vulkan memory model (glslang writes
+  // cooperative-matrix SPIR-V with it) and 32-wide subgroups (the kernels' 8 subgroups of a 256-invocation group).
   CoopMatrixSupport coopmat;
   coopmat.prerequisites = float16_math_ && memory_model.vulkanMemoryModel == VK_TRUE &&
                           (required_subgroup_size_ > 0 ? required_subgroup_size_ : subgroup_size_) == 32;

@@ -75,6 +75,19 @@ TEST_CASE("pipelines require 32-wide subgroups only where the default differs an
   CHECK(pick_required_subgroup_size(64, small) == 0);
 }
 
+TEST_CASE("cooperative matrices: KHR before NV, the setting obeyed, unknown settings refused", "[vulkan]") {
+  const CoopMatrixSupport both{true, true, true}, nv_only{true, false, true}, none{false, false, true};
+  CHECK(pick_coop_matrix(both, nullptr) == CoopMatrix::Khr);
+  CHECK(pick_coop_matrix(both, "") == CoopMatrix::Khr);
+  CHECK(pick_coop_matrix(nv_only, nullptr) == CoopMatrix::Nv);
+  CHECK(pick_coop_matrix(none, nullptr) == CoopMatrix::None);
+  CHECK(pick_coop_matrix(both, "nv") == CoopMatrix::Nv);
+  CHECK(pick_coop_matrix(nv_only, "khr") == CoopMatrix::None);  // insisting on what the device lacks: none
+  CHECK(pick_coop_matrix(both, "0") == CoopMatrix::None);
+  CHECK(pick_coop_matrix(CoopMatrixSupport{true, true, false}, nullptr) == CoopMatrix::None);  // no fp16 math etc.
+  CHECK_THROWS_WITH(pick_coop_matrix(both, "yes"), Catch::Contains("UNICORN_VK_COOPMAT='yes'"));
+}
+
 TEST_CASE("every shader is embedded as SPIR-V", "[vulkan]") {
   for (const char* name : {"matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q4_0", "matvec_q8_0", "matvec_q4_k",
                            "matvec_q5_k", "matvec_q6_k", "matvec_q4_k_sg", "matvec_q6_k_sg", "rmsnorm", "softmax",
