@@ -9,9 +9,9 @@
 // context converts the SPIR-V (hal/spirv_coopmat.h), which gives each matrix type its use (A, B or accumulator) from
 // its place in the multiply-adds: A's and B's dimensions therefore come from distinct specialization constants, so
 // that their types stay distinct even where both are 16 x 16 fp16.
-// Subgroup w: rows (w % 4) * 32 + 0..31, tokens (w / 4) * BN / 2 + 0..BN/2-1. Shared tiles: A as [k][row] (column-major
-// M x K, so the dequantizers' stores of consecutive rows are consecutive halves), B as [k][token] (row-major K x N),
-// rows padded by 8 halves so that a fragment's 16 rows start in different banks.
+// Subgroup w: rows (w % 4) * 32 + 0..31, tokens (w / 4) * BN / 2 + 0..BN/2-1. Shared tiles: A as [k][row]
+// (column-major M x K, so the dequantizers' stores of consecutive rows are consecutive halves), B as [k][token]
+// (row-major K x N), rows padded by 8 halves so that a fragment's 16 rows start in different banks.
 // Specialization constant 0: TN_GROUPS (1 -> BN 64, 2 -> BN 128); 1..4 are the 16s of the fragment shapes.
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -34,7 +34,7 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
 // Two of each tile: step s multiplies buffer s % 2 while the invocations fill the other with step s + 1, so one
 // barrier per step and the dequantizing overlaps the products across subgroups (pp512 13,569 against 13,343-13,358
-// tok/s single-buffered, H200; docs/PERFORMANCE.md). 43.5 KiB of shared memory with the staging area.
+// tok/s single-buffered, H200; docs/PERFORMANCE.md). 42 KiB of shared memory with the staging area (BN 128).
 shared float16_t w_tile[2u * BK * LDM];
 shared float16_t x_tile[2u * BK * LDN];
 shared float out_stage[8u * 256u];  // one 16 x 16 accumulator per subgroup, column-major, on its way to y

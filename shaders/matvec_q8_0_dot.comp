@@ -1,8 +1,9 @@
 #version 450
 // Q8_0 mat-vec on integer dot products: y[t, r] = sum over blocks of d_w * d_x * sdot(w int8, x int8). Each
-// workgroup first rounds its token's x to int8 per 32 values into shared memory (one vec4 per invocation and round) (scale max |x| / 127, 9 words per
-// block: the scale's bits, then 32 packed int8, low byte first), so the op is one dispatch with nothing shared
-// between workgroups (safe inside the recorder's concurrent groups). Then one 32-lane slice per row (slice.glsl),
+// workgroup first rounds its token's x to int8 per 32 values into shared memory (scale max |x| / 127; 9 words per
+// block: the scale's bits, then 32 packed int8, low byte first; one vec4 per invocation and round), so the op is one
+// dispatch with nothing shared between workgroups (safe inside the recorder's concurrent groups; a first form with a
+// separate quantizing pass into one scratch buffer raced there). Then one 32-lane slice per row (slice.glsl),
 // ROWS rows per workgroup, the lanes taking the row's blocks in turn. Q8_0 blocks are 34 bytes (fp16 d, 32 int8),
 // so their quants start at any half-word: odd ones are assembled from two words.
 // Specialization constants: 0 workgroup size (32 * ROWS), 1 ROWS, 2 X_BLOCKS (= cols / 32: the shared x's size).
