@@ -195,6 +195,21 @@ void plan(ProbeReport& r, std::optional<uint64_t> model_bytes) {
     if (software_vulkan(d)) continue;
     hw_gpu = true;
     p.notes.push_back(str_cat("GPU ", d.name, " (Vulkan ", d.type, ")", gpu_use));
+#ifdef UNICORN_HAVE_VULKAN
+    // What the Vulkan kernels are expected to use there (VulkanContext decides, from a few more features; the NV
+    // cooperative-matrix extension, which the probe does not query, is taken where a device has only that one).
+    const bool kernel_shape = std::any_of(d.cooperative_matrix_shapes.begin(), d.cooperative_matrix_shapes.end(),
+                                          [](const VulkanCoopMatrixShape& c) {
+                                            return c.m == 16 && c.n == 16 && c.k == 16 && c.a_type == "float16" &&
+                                                   c.b_type == "float16" && c.c_type == "float32" &&
+                                                   c.result_type == "float32" && c.scope == "subgroup";
+                                          });
+    const bool subgroup32 = d.subgroup_size == 32 || (d.min_subgroup_size <= 32 && d.max_subgroup_size >= 32);
+    if (d.cooperative_matrix && kernel_shape && d.shader_float16 && subgroup32)
+      p.notes.push_back(str_cat("  prefill mat-muls of quantized weights on cooperative matrices (",
+                                "VK_KHR_cooperative_matrix, 16x16x16 fp16 with fp32 sums)"));
+    if (d.integer_dot_product) p.notes.push_back("  Q8_0 mat-vecs on integer dot products (4 x int8)");
+#endif
   }
   if (!hw_gpu) {
     for (const DrmGpu& g : r.drm.gpus) {

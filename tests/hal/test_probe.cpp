@@ -2,6 +2,7 @@
 // and problem/plan logic on hand-built facts.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -523,3 +524,33 @@ TEST_CASE("probe: a Vulkan device links to its DRM GPU by PCI address", "[probe]
   CHECK_FALSE(drm_gpu_for(r, r.vulkan.devices[0]));
   CHECK(PciAddress{0x1, 0x3, 0x1f, 0x7}.str() == "0001:03:1f.7");
 }
+
+#ifdef UNICORN_HAVE_VULKAN
+TEST_CASE("probe: the plan names the cooperative-matrix and integer-dot kernels a GPU would take", "[probe]") {
+  ProbeReport r = probe_tree("phoenix-laptop");
+  VulkanDevice radv;
+  radv.name = "AMD Radeon 780M (RADV GFX1103_R1)";
+  radv.type = "integrated-gpu";
+  radv.subgroup_size = 64, radv.min_subgroup_size = 32, radv.max_subgroup_size = 64;  // wave64, 32 can be asked
+  radv.shader_float16 = true;
+  r.vulkan.status = "ok";
+  r.vulkan.devices.push_back(radv);
+  const auto says = [&](const char* what) {
+    diagnose(r, std::nullopt);
+    return std::any_of(r.plan.notes.begin(), r.plan.notes.end(),
+                       [&](const std::string& n) { return n.find(what) != std::string::npos; });
+  };
+  CHECK_FALSE(says("cooperative matrices"));
+  CHECK_FALSE(says("integer dot products"));
+  VulkanDevice& d = r.vulkan.devices[0];
+  d.cooperative_matrix = true;
+  d.cooperative_matrix_shapes.push_back({16, 16, 16, "float16", "float16", "float16", "float16", "subgroup", false});
+  CHECK_FALSE(says("cooperative matrices"));  // fp16 sums only: not the kernels' shape
+  d.cooperative_matrix_shapes.push_back({16, 16, 16, "float16", "float16", "float32", "float32", "subgroup", false});
+  CHECK(says("cooperative matrices"));
+  d.max_subgroup_size = 16, d.min_subgroup_size = 16, d.subgroup_size = 16;
+  CHECK_FALSE(says("cooperative matrices"));  // the kernels' 8 subgroups of 32 cannot be had
+  d.integer_dot_product = true;
+  CHECK(says("integer dot products"));
+}
+#endif
