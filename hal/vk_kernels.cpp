@@ -143,9 +143,10 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), static_cast<uint32_t>(w_offset)};
   // Q8_0 on integer dot products: each workgroup rounds x to int8 in shared memory (cols * 9 / 8 bytes), then one
   // 32-lane slice per row.
-  const uint64_t x_shared = uint64_t(cols) / 32 * 9 * 4 + 4 * 32 * kDotRows;  // + wg_partial (common.glsl)
-  if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0 &&
-      x_shared <= ctx_.properties().limits.maxComputeSharedMemorySize) {
+  const auto x_fits_shared = [&] {  // x's int8 blocks plus wg_partial (common.glsl)
+    return uint64_t(cols) / 32 * 9 * 4 + 4 * 32 * kDotRows <= ctx_.properties().limits.maxComputeSharedMemorySize;
+  };
+  if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0 && x_fits_shared()) {
     rec.dispatch(spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
                  {w, x, y}, push, groups_for(rows, kDotRows), n_tokens, 1, "matvec_q8_0_dot");
     return;

@@ -170,6 +170,8 @@ class VulkanKernels {
   // From kMatmulWideTokens tokens, products of at most kNarrowRows rows run as per-token mat-vecs (unless
   // UNICORN_VK_NARROW_MATVEC=0 or a forced tiling).
   static constexpr uint32_t kNarrowRows = 64;
+  // Whether matmul of this row count and batch runs as per-token mat-vecs (above).
+  bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   // Forces one wide-kernel tiling (tests; Auto = the choice above). SplitK falls back to Tokens128 where the type
   // or device lacks it.
   enum class WideTile { Auto, Tokens128, Tokens64, SplitK };
@@ -239,7 +241,6 @@ class VulkanKernels {
   bool narrow_matvec_ = true;
   bool coop_matrix_ = false;
   bool int_dot_ = false;
-  bool narrow_as_matvec(uint32_t rows, uint32_t n_tokens) const;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.

@@ -32,8 +32,7 @@ constexpr DType kAllWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DTyp
 // Narrow products of long batches run as mat-vecs, Q8_0's on integer dot products where the device has them (int8
 // activations: test_vk_ops.cpp's bound).
 bool narrow_int8(const VulkanKernels& vk, DType t, uint32_t rows, uint32_t cols, uint32_t n_tokens) {
-  return rows <= VulkanKernels::kNarrowRows && n_tokens >= VulkanKernels::kMatmulWideTokens &&
-         vk.matvec_int_dot(t, cols);
+  return vk.narrow_as_matvec(rows, n_tokens) && vk.matvec_int_dot(t, cols);
 }
 
 // matmul (the tiled prefill shader) against kernels::matmul_reference, as check_weight_product states. The GPU
