@@ -47,7 +47,7 @@ struct SoftmaxPush {
   uint32_t n;
 };
 struct GluPush {
-  uint32_t n, mode;
+  uint32_t n, mode, row, up_stride, up_offset;
 };
 struct BinaryPush {
   uint32_t n, b_len, mode;
@@ -92,6 +92,16 @@ struct AltupPredictPush {
 };
 struct AltupCorrectPush {
   uint32_t n_streams, hidden, n_tokens, stride, active;
+};
+struct AltupEnterPush {
+  uint32_t n_streams, hidden, stride, active;
+  float eps;
+  uint32_t pl_mode, predict, mode;
+};
+struct AltupExitPush {
+  uint32_t n_streams, hidden, stride, active;
+  float eps;
+  uint32_t post_mode, has_out_scale;
 };
 struct StreamsAddPush {
   uint32_t n_streams, first, n, stride;
@@ -259,11 +269,16 @@ void VulkanKernels::softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n
 
 void VulkanKernels::glu(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out,
                         uint32_t n, GluActivation act) {
-  if (n == 0) fail("Vulkan glu: empty");
+  glu_strided(rec, gate, up, out, n, act, n, n, 0);
+}
+
+void VulkanKernels::glu_strided(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out,
+                                uint32_t n, GluActivation act, uint32_t row, uint32_t up_stride, uint32_t up_offset) {
+  if (n == 0 || row == 0 || n % row != 0 || up_stride < row) fail("Vulkan glu: bad shape n=", n, " row=", row);
   need_floats(gate, n, "Vulkan glu gate");
-  need_floats(up, n, "Vulkan glu up");
+  need_floats(up, uint64_t(up_offset) + uint64_t(n / row - 1) * up_stride + row, "Vulkan glu up");
   need_floats(out, n, "Vulkan glu out");
-  const GluPush push{n, static_cast<uint32_t>(act)};
+  const GluPush push{n, static_cast<uint32_t>(act), row, up_stride, up_offset};
   rec.dispatch(pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
                groups_for(n, kElementWorkgroup));
 }
@@ -508,6 +523,73 @@ void VulkanKernels::add_to_streams(CommandRecorder& rec, const GpuBuffer& stream
   const StreamsAddPush push{n_streams, first, n, stride};
   rec.dispatch(pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
                groups_for(n, kElementWorkgroup));
+}
+
+namespace {
+void check_streams(const VulkanKernels::Streams& s, const char* op) {
+  if (s.streams == nullptr || s.n_streams == 0 || s.n_streams > VulkanKernels::kMaxStreams || s.hidden == 0 ||
+      s.n_tokens == 0 || s.stride < s.n_tokens * s.hidden || s.active >= s.n_streams)
+    fail("Vulkan ", op, ": bad stream shape");
+  need_floats(*s.streams, uint64_t(s.n_streams) * s.stride, str_cat("Vulkan ", op, " streams").c_str());
+}
+// One workgroup per token row: as add_rmsnorm, wider for wide rows.
+uint32_t row_workgroup(uint32_t n) { return n >= 1024 ? 512 : 128; }
+}  // namespace
+
+void VulkanKernels::altup_enter(CommandRecorder& rec, const Streams& s, float eps, const AltupEnter& a) {
+  check_streams(s, "altup_enter");
+  const uint64_t rows = uint64_t(s.n_tokens) * s.hidden;
+  const GpuBuffer& any = *s.streams;  // binds the unused slots
+  if (a.pl != nullptr) {
+    if (a.pl_w == nullptr || a.pl_mode == RmsWeight::None) fail("Vulkan altup_enter: per-layer add without its norm");
+    need_floats(*a.pl, rows, "Vulkan altup_enter per-layer output");
+    need_floats(*a.pl_w, s.hidden, "Vulkan altup_enter per-layer norm");
+  }
+  if (a.predict) {
+    if (!a.router_w || !a.router || !a.coefs || !a.norm_w || !a.pred || !a.active || !a.xn)
+      fail("Vulkan altup_enter: predict needs router, coefficients, norm and outputs");
+    need_floats(*a.router_w, s.hidden, "Vulkan altup_enter router norm");
+    need_floats(*a.router, uint64_t(s.n_streams) * s.hidden, "Vulkan altup_enter router");
+    need_floats(*a.coefs, uint64_t(s.n_streams) * s.n_streams * s.n_streams, "Vulkan altup_enter coefficients");
+    need_floats(*a.norm_w, s.hidden, "Vulkan altup_enter norm");
+    need_floats(*a.pred, uint64_t(s.n_streams) * s.stride, "Vulkan altup_enter pred");
+    need_floats(*a.active, rows, "Vulkan altup_enter active");
+    need_floats(*a.xn, rows, "Vulkan altup_enter xn");
+  } else if (a.pl == nullptr) {
+    fail("Vulkan altup_enter: nothing to do");
+  }
+  const AltupEnterPush push{s.n_streams, s.hidden, s.stride, s.active, eps,
+                            a.pl != nullptr ? static_cast<uint32_t>(a.pl_mode) : 0u, a.predict ? 1u : 0u,
+                            static_cast<uint32_t>(a.mode)};
+  auto or_any = [&](const GpuBuffer* b) -> const GpuBuffer& { return b != nullptr ? *b : any; };
+  const ComputePipeline& p = spec_pipeline("altup_enter", 10, sizeof(AltupEnterPush), {row_workgroup(s.hidden)});
+  rec.dispatch(p,
+               {any, or_any(a.pl), or_any(a.pl_w), or_any(a.router_w), or_any(a.router), or_any(a.coefs),
+                or_any(a.norm_w), or_any(a.pred), or_any(a.active), or_any(a.xn)},
+               push, s.n_tokens);
+}
+
+void VulkanKernels::altup_exit(CommandRecorder& rec, const Streams& s, float eps, const GpuBuffer& h,
+                               const GpuBuffer& d, const GpuBuffer& post_w, RmsWeight post_mode,
+                               const GpuBuffer& router_w, const GpuBuffer& router, const GpuBuffer& correct,
+                               const GpuBuffer& pred, const GpuBuffer* out_scale, const GpuBuffer& gate) {
+  check_streams(s, "altup_exit");
+  if (post_mode == RmsWeight::None) fail("Vulkan altup_exit: the post-norm needs a weight mode");
+  const uint64_t rows = uint64_t(s.n_tokens) * s.hidden;
+  need_floats(h, rows, "Vulkan altup_exit h");
+  need_floats(d, rows, "Vulkan altup_exit d");
+  need_floats(gate, rows, "Vulkan altup_exit gate");
+  need_floats(post_w, s.hidden, "Vulkan altup_exit post norm");
+  need_floats(router_w, s.hidden, "Vulkan altup_exit router norm");
+  need_floats(router, uint64_t(s.n_streams) * s.hidden, "Vulkan altup_exit router");
+  need_floats(correct, uint64_t(s.n_streams) * s.n_streams, "Vulkan altup_exit coefficients");
+  need_floats(pred, uint64_t(s.n_streams) * s.stride, "Vulkan altup_exit pred");
+  if (out_scale != nullptr) need_floats(*out_scale, s.hidden, "Vulkan altup_exit out scale");
+  const AltupExitPush push{s.n_streams, s.hidden, s.stride, s.active, eps, static_cast<uint32_t>(post_mode),
+                           out_scale != nullptr ? 1u : 0u};
+  const ComputePipeline& p = spec_pipeline("altup_exit", 10, sizeof(AltupExitPush), {row_workgroup(s.hidden)});
+  rec.dispatch(p, {h, d, post_w, router_w, router, correct, pred, *s.streams, out_scale ? *out_scale : h, gate}, push,
+               s.n_tokens);
 }
 
 }  // namespace unicorn::hal

@@ -70,6 +70,10 @@ class VulkanKernels {
   // out = act(gate) * up over n elements; out may be gate or up.
   void glu(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out, uint32_t n,
            GluActivation act);
+  // The same with up read as a strided slice: gate's element i (rows of row elements) pairs with
+  // up[up_offset + (i / row) * up_stride + i % row]. out must not alias up.
+  void glu_strided(CommandRecorder& rec, const GpuBuffer& gate, const GpuBuffer& up, const GpuBuffer& out, uint32_t n,
+                   GluActivation act, uint32_t row, uint32_t up_stride, uint32_t up_offset);
   // out[i] = a[i] + b[i % b_len] (add) or a[i] * b[i % b_len] (mul); out may be a.
   void add(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out, uint32_t n,
            uint32_t b_len);
@@ -154,6 +158,34 @@ class VulkanKernels {
   // streams[s * stride + i] += x[i] for s in [first, n_streams), i < n.
   void add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x, uint32_t n_streams,
                       uint32_t first, uint32_t n, uint32_t stride);
+  // The AltUp streams of a batch: n_streams (at most kMaxStreams) streams laid out as for altup_predict, and the
+  // active one.
+  static constexpr uint32_t kMaxStreams = 8;
+  struct Streams {
+    const GpuBuffer* streams = nullptr;
+    uint32_t n_streams = 0, hidden = 0, n_tokens = 0, stride = 0, active = 0;
+  };
+  // A layer's start in one dispatch (altup_enter.comp), one workgroup per token. With pl: streams 1.. +=
+  // rmsnorm(pl) * gain(pl_mode, pl_w) (the previous layer's per-layer output). With predict: mod = tanh(router .
+  // (rmsnorm(stream_active) * router_w)) (router: n_streams x hidden F32, any 1 / hidden already folded in), pred
+  // as altup_predict, active = pred_active and xn = rmsnorm(active) * gain(mode, norm_w). pl, active, xn:
+  // [n_tokens][hidden].
+  struct AltupEnter {
+    const GpuBuffer* pl = nullptr;  // null: no per-layer add
+    const GpuBuffer* pl_w = nullptr;
+    RmsWeight pl_mode = RmsWeight::Weight;
+    bool predict = true;
+    const GpuBuffer *router_w = nullptr, *router = nullptr, *coefs = nullptr, *norm_w = nullptr;
+    RmsWeight mode = RmsWeight::Weight;
+    const GpuBuffer *pred = nullptr, *active = nullptr, *xn = nullptr;
+  };
+  void altup_enter(CommandRecorder& rec, const Streams& s, float eps, const AltupEnter& a);
+  // A layer's AltUp end in one dispatch (altup_exit.comp), one workgroup per token: h' = h + rmsnorm(d) *
+  // gain(post_mode, post_w); mod = tanh(router . (rmsnorm(h') * router_w)); streams = altup_correct(pred, h', mod,
+  // correct); gate = stream_active * out_scale (null out_scale: stream_active). h, d, gate: [n_tokens][hidden].
+  void altup_exit(CommandRecorder& rec, const Streams& s, float eps, const GpuBuffer& h, const GpuBuffer& d,
+                  const GpuBuffer& post_w, RmsWeight post_mode, const GpuBuffer& router_w, const GpuBuffer& router,
+                  const GpuBuffer& correct, const GpuBuffer& pred, const GpuBuffer* out_scale, const GpuBuffer& gate);
 
   // ---- Batched (prefill) kernels: hal/vk_kernels_batched.cpp ----------------------------------------------------
   // Fewest tokens for which matmul beats looping matvec (one weight pass per tile of tokens instead of per token).

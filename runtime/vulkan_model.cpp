@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -244,12 +245,20 @@ class VulkanModel final : public Model {
   void layer_standard(int l, int n, int pos);
   void gemma3n_inputs(std::span<const int32_t> tokens);
   void layer_gemma3n(int l, int n, int pos);
+  void layer_gemma3n_fused(int l, int n, int pos);
+  // After the last GPU layer (fused): the per-layer add that the next layer's altup_enter would have done.
+  void gemma3n_finish_streams(int n);
+  VulkanKernels::Streams streams(int n) const {
+    const uint32_t N = static_cast<uint32_t>(n);
+    return VulkanKernels::Streams{&streams_, N_, H_, N, N * H_, A_};
+  }
   void gemma3n_output(int n, int first, int rows);
-  // The AltUp router's mix coefficients mod_ for x: rmsnorm(x) / hidden into tmp_ (fused: the 1 / hidden is in the
-  // router's weights), then altup_route.
+  // Unfused: the AltUp router's mix coefficients mod_ = tanh(router . (rmsnorm(x) / hidden)), via tmp_.
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
-  void altup_route(const GpuLayer& G, int n);  // mod_ = tanh(router . tmp_)
-  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out);
+  // beside(0) is recorded in the q/k/v projections' concurrent group and beside(1) after them, beside the RoPE step:
+  // work independent of both (Gemma 3n's LAuReL).
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out,
+                 const std::function<void(int)>& beside = {});
   void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
 
@@ -342,6 +351,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
+  if (N_ > VulkanKernels::kMaxStreams) fuse_ = false;  // the fused AltUp kernels hold at most that many streams
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -568,6 +578,7 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
       weights_ready(l + 1);
       layer_gemma3n(l, n, pos);
     }
+    gemma3n_finish_streams(n);
   } else {
     for (int l = 0; l < gpu_layers_; ++l) {
       weights_ready(l + 1);
@@ -703,94 +714,114 @@ void VulkanModel::gemma3n_inputs(std::span<const int32_t> tokens) {
 void VulkanModel::altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n) {
   const uint32_t N = static_cast<uint32_t>(n);
   kernels_->rmsnorm(*rec_, x, &G.altup_router_norm, tmp_, H_, N, eps_, RmsWeight::Weight);
-  if (!fuse_) scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));  // fused: in the router's weights
-  altup_route(G, n);
-}
-
-void VulkanModel::altup_route(const GpuLayer& G, int n) {
+  scale(tmp_, uint64_t(N) * H_, 1.0 / static_cast<double>(H_));
   matvec(G.altup_router, tmp_, mod_, n);
-  kernels_->unary(*rec_, mod_, mod_, static_cast<uint32_t>(n) * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
+  kernels_->unary(*rec_, mod_, mod_, N * N_, hal::UnaryOp::SoftCap, 1.0f);  // tanh
 }
 
 void VulkanModel::layer_gemma3n(int l, int n, int pos) {
+  if (fuse_) return layer_gemma3n_fused(l, n, pos);
   const GpuLayer& G = layers_[l];
   const uint32_t N = static_cast<uint32_t>(n);
   const uint32_t S = N * H_;
   const uint64_t S_bytes = uint64_t(S) * 4;
 
   // AltUp predict: every stream becomes itself plus a token-dependent mix of all streams.
-  if (fuse_ && A_ == 0) {
-    altup_modalities(G, streams_, n);  // stream 0 is the first S floats of streams_
-  } else {
-    rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
-    altup_modalities(G, active_, n);
-  }
+  rec_->copy(streams_, A_ * S_bytes, active_, 0, S_bytes);
+  altup_modalities(G, active_, n);
   kernels_->altup_predict(*rec_, streams_, mod_, G.altup_predict, pred_, N_, H_, N, S);
   rec_->copy(pred_, A_ * S_bytes, active_, 0, S_bytes);
 
   // Attention and LAuReL on the active prediction.
-  const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   norm(active_, G.attn_norm, xn_, H_, N);
   matvec(G.laurel_left, xn_, lr_, n);
   matvec(G.laurel_right, lr_, laurel_, n);
-  if (fuse_) {
-    attention(l, xn_, n, pos, o_);
-    // h = (active + post_attn_norm(o) + xn + laurel_norm(laurel)) / sqrt(2), kept in active_; xn_ = ffn_norm(h).
-    hal::MoreAddends more;
-    more.d2 = &laurel_;
-    more.d2_w = &G.laurel_norm;
-    more.d3 = &xn_;
-    more.scale = static_cast<float>(1.0 / std::sqrt(2.0));
-    kernels_->add_rmsnorm(*rec_, active_, o_, &G.post_attn_norm, mode, G.ffn_norm, mode, xn_, H_, N, eps_, more);
-  } else {
-    norm(laurel_, G.laurel_norm, laurel_, H_, N);
-    kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
-    attention(l, xn_, n, pos, o_);
-    norm(o_, G.post_attn_norm, o_, H_, N);
-    kernels_->add(*rec_, active_, o_, h_, S, S);
-    kernels_->add(*rec_, h_, laurel_, h_, S, S);
-    scale(h_, S, 1.0 / std::sqrt(2.0));
-    norm(h_, G.ffn_norm, xn_, H_, N);
-  }
-  const GpuBuffer& h = fuse_ ? active_ : h_;
+  norm(laurel_, G.laurel_norm, laurel_, H_, N);
+  kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
+  attention(l, xn_, n, pos, o_);
+  norm(o_, G.post_attn_norm, o_, H_, N);
+  kernels_->add(*rec_, active_, o_, h_, S, S);
+  kernels_->add(*rec_, h_, laurel_, h_, S, S);
+  scale(h_, S, 1.0 / std::sqrt(2.0));
+  norm(h_, G.ffn_norm, xn_, H_, N);
   mlp(l, xn_, n, ffo_);
-  if (fuse_) {
-    // h += post_ffn_norm(ffo) (the layer's output for the active stream), and the router's input from it.
-    kernels_->add_rmsnorm(*rec_, h, ffo_, &G.post_ffn_norm, mode, G.altup_router_norm, RmsWeight::Weight, tmp_, H_, N,
-                          eps_);
-    altup_route(G, n);
-  } else {
-    norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
-    kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
-    altup_modalities(G, h_, n);
-  }
+  norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
+  kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
+  altup_modalities(G, h_, n);
 
   // AltUp correct: spread the innovation of the active stream over all streams.
-  kernels_->altup_correct(*rec_, pred_, h, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
+  kernels_->altup_correct(*rec_, pred_, h_, mod_, G.altup_correct, streams_, N_, H_, N, S, A_);
 
   // Per-layer input: gate the corrected active stream with this layer's per-layer embedding, add to the others.
-  // Stream 0 is the first S floats of streams_, so an active stream 0 is read in place (no copy) when fused.
-  const bool active_first = fuse_ && A_ == 0;
-  const GpuBuffer* gate_in = &tmp_;
-  if (active_first && cfg_.altup_correct_scale) {
-    kernels_->mul(*rec_, streams_, G.altup_out_scale, tmp_, S, H_);
-  } else if (active_first) {
-    gate_in = &streams_;
-  } else {
-    rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
-    if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
-  }
-  matvec(G.per_layer_gate, *gate_in, gatep_, n);
+  rec_->copy(streams_, A_ * S_bytes, tmp_, 0, S_bytes);
+  if (cfg_.altup_correct_scale) kernels_->mul(*rec_, tmp_, G.altup_out_scale, tmp_, S, H_);
+  matvec(G.per_layer_gate, tmp_, gatep_, n);
   rec_->copy_rows(pli_, uint64_t(l) * P_ * 4, uint64_t(LP_) * 4, plil_, 0, uint64_t(P_) * 4, uint64_t(P_) * 4, N);
-  if (fuse_) {
-    kernels_->glu(*rec_, gatep_, plil_, gatep_, N * P_, hal::GluActivation::GeluTanh);  // gelu(gate) * per-layer input
-  } else {
-    kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
-    kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
-  }
+  kernels_->unary(*rec_, gatep_, gatep_, N * P_, hal::UnaryOp::GeluTanh);
+  kernels_->mul(*rec_, gatep_, plil_, gatep_, N * P_, N * P_);
   matvec(G.per_layer_proj, gatep_, o_, n);
   norm(o_, G.per_layer_post_norm, o_, H_, N);
   kernels_->add_to_streams(*rec_, streams_, o_, N_, 1, S, S);
+}
+
+// The same layer in fused kernels: 12 dependent steps instead of 26 (Gemma 3n decode is bound by their count). The
+// per-layer output's norm and add to the streams are left to the next layer's altup_enter (or
+// gemma3n_finish_streams after the last GPU layer), so o_ must keep it until then.
+void VulkanModel::layer_gemma3n_fused(int l, int n, int pos) {
+  const GpuLayer& G = layers_[l];
+  const uint32_t N = static_cast<uint32_t>(n);
+  const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+  const VulkanKernels::Streams S = streams(n);
+
+  // The previous layer's per-layer add, then AltUp predict and the attention norm of the active prediction.
+  VulkanKernels::AltupEnter enter;
+  if (l > 0) {
+    enter.pl = &o_;
+    enter.pl_w = &layers_[l - 1].per_layer_post_norm;
+    enter.pl_mode = mode;
+  }
+  enter.router_w = &G.altup_router_norm;
+  enter.router = &G.altup_router.buf;
+  enter.coefs = &G.altup_predict;
+  enter.norm_w = &G.attn_norm;
+  enter.mode = mode;
+  enter.pred = &pred_;
+  enter.active = &active_;
+  enter.xn = &xn_;
+  kernels_->altup_enter(*rec_, S, eps_, enter);
+
+  // LAuReL's two products run beside the q/k/v projections and the RoPE step (independent of them).
+  attention(l, xn_, n, pos, o_, [&](int step) {
+    if (step == 0) matvec(G.laurel_left, xn_, lr_, n);
+    else matvec(G.laurel_right, lr_, laurel_, n);
+  });
+  // h = (active + post_attn_norm(o) + xn + laurel_norm(laurel)) / sqrt(2), kept in active_; xn_ = ffn_norm(h).
+  hal::MoreAddends more;
+  more.d2 = &laurel_;
+  more.d2_w = &G.laurel_norm;
+  more.d3 = &xn_;
+  more.scale = static_cast<float>(1.0 / std::sqrt(2.0));
+  kernels_->add_rmsnorm(*rec_, active_, o_, &G.post_attn_norm, mode, G.ffn_norm, mode, xn_, H_, N, eps_, more);
+  mlp(l, xn_, n, ffo_);
+
+  // h += post_ffn_norm(ffo), the router on it, AltUp correct, and the per-layer gate's input into tmp_.
+  kernels_->altup_exit(*rec_, S, eps_, active_, ffo_, G.post_ffn_norm, mode, G.altup_router_norm, G.altup_router.buf,
+                       G.altup_correct, pred_, cfg_.altup_correct_scale ? &G.altup_out_scale : nullptr, tmp_);
+  matvec(G.per_layer_gate, tmp_, gatep_, n);
+  // gelu(gate) * this layer's slice of the per-layer inputs, read in place.
+  kernels_->glu_strided(*rec_, gatep_, pli_, gatep_, N * P_, hal::GluActivation::GeluTanh, P_, LP_,
+                        static_cast<uint32_t>(l) * P_);
+  matvec(G.per_layer_proj, gatep_, o_, n);
+}
+
+void VulkanModel::gemma3n_finish_streams(int n) {
+  if (!fuse_ || gpu_layers_ == 0) return;
+  VulkanKernels::AltupEnter enter;
+  enter.pl = &o_;
+  enter.pl_w = &layers_[gpu_layers_ - 1].per_layer_post_norm;
+  enter.pl_mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+  enter.predict = false;
+  kernels_->altup_enter(*rec_, streams(n), eps_, enter);
 }
 
 void VulkanModel::gemma3n_output(int n, int first, int rows) {
@@ -809,7 +840,8 @@ void VulkanModel::gemma3n_output(int n, int first, int rows) {
   norm(xn_, final_norm_, xn_, H_, R);
 }
 
-void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out) {
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out,
+                            const std::function<void(int)>& beside) {
   const GpuLayer& G = layers_[l];
   const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
   const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
@@ -823,6 +855,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     matvec(G.wk, in, k_, n);
     matvec(G.wv, in, v_, n);
   }
+  if (beside) beside(0);
   rec_->end_concurrent();
   const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
   const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
@@ -833,8 +866,11 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
     norms.mode = head_norm;
     norms.v_norm = v_norm;
     norms.eps = eps_;
+    rec_->begin_concurrent();
     kernels_->rope_store(*rec_, q_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nh, owns_kv ? nkv : 0u, hd,
                          cfg_.rope_interleaved, N, G.k_cache, G.v_cache, static_cast<uint32_t>(pos), norms);
+    if (beside) beside(1);
+    rec_->end_concurrent();
   } else {
     if (has_q_norm) kernels_->rmsnorm(*rec_, q_, &G.q_norm, q_, hd, N * nh, eps_, head_norm);
     kernels_->rope(*rec_, q_, rope, static_cast<uint32_t>(pos) * hd, nh, hd, cfg_.rope_interleaved, N);
@@ -845,6 +881,7 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
       kernels_->kv_store(*rec_, k_, v_, rope, static_cast<uint32_t>(pos) * hd, nkv, hd, cfg_.rope_interleaved, N,
                          G.k_cache, G.v_cache, static_cast<uint32_t>(pos));
     }
+    if (beside) beside(1);
   }
   const GpuLayer& src = layers_[cfg_.kv_source[l]];
   const float scale = cfg_.query_scale > 0 ? static_cast<float>(cfg_.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));

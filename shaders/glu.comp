@@ -2,10 +2,12 @@
 layout(local_size_x_id = 0) in;
 
 // Gated FFN activation, one invocation per element: out = act(gate) * up; act = SiLU (mode 0) or GELU-tanh (mode 1).
+// up may be a strided slice: element i of gate pairs with up[up_offset + (i / row) * up_stride + i % row] (Gemma 3n's
+// per-layer inputs, read in place); a plain product has row = up_stride = n.
 layout(std430, binding = 0) readonly buffer Gate { float gate[]; };
 layout(std430, binding = 1) readonly buffer Up { float up[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
-layout(push_constant) uniform Params { uint n; uint mode; } p;
+layout(push_constant) uniform Params { uint n; uint mode; uint row; uint up_stride; uint up_offset; } p;
 
 void main() {
   const uint i = gl_GlobalInvocationID.x;
@@ -19,5 +21,5 @@ void main() {
     const float u = 0.7978845608028654 * (g + 0.044715 * g * g * g);
     a = g / (1.0 + exp(-2.0 * u));
   }
-  outv[i] = a * up[i];
+  outv[i] = a * up[p.up_offset + (i / p.row) * p.up_stride + i % p.row];
 }

@@ -1,6 +1,6 @@
 // Op-level checks of the Vulkan Gemma 3n kernels (gaussian top-k, rms_match, AltUp predict/correct,
-// add_to_streams, matvec_f32_any) and of attention_rows against CPU references that follow runtime/cpu_model.cpp
-// step by step. Random non-zero inputs, odd sizes, validation layers on, zero validation errors; skips without a
+// add_to_streams, the fused altup_enter/altup_exit, the strided GLU, matvec_f32_any) and of attention_rows against
+// CPU references that follow runtime/cpu_model.cpp step by step. Random non-zero inputs, odd sizes, validation layers on, zero validation errors; skips without a
 // Vulkan device.
 #include <catch2/catch.hpp>
 
@@ -183,6 +183,137 @@ TEST_CASE("vulkan AltUp predict, correct and add_to_streams match cpu_model's la
     for (uint32_t st = 1; st < N; ++st) kernels::add(at(want_added, st, 0), extra.data(), int64_t(rows_floats), at(want_added, st, 0));
     check_streams(download(corrected, total), want_added, N, s.stride, rows_floats, 1e-5f, 1e-5f);
   }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan altup_enter and altup_exit match the AltUp steps they fuse", "[vulkan][gemma3n]") {
+  NEED_VULKAN();
+  struct Shape {
+    uint32_t hidden, n_streams, n_tokens, stride, active;
+    bool per_layer_add, one_plus, out_scale;
+  };
+  const float eps = 1e-6f;
+  // Widths below and above the 512-invocation workgroup's threshold, neither a multiple of the workgroup.
+  for (const Shape& s : {Shape{333, 4, 3, 3 * 333 + 7, 0, true, true, true}, Shape{1100, 3, 1, 1100, 2, false, false, false},
+                         Shape{96, 4, 2, 2 * 96, 1, true, false, true}, Shape{1029, 4, 1, 1029, 0, true, true, false}}) {
+    INFO("hidden " << s.hidden << " streams " << s.n_streams << " tokens " << s.n_tokens << " active " << s.active);
+    const uint32_t H = s.hidden, N = s.n_streams, T = s.n_tokens, A = s.active;
+    const size_t total = size_t(N) * s.stride, rows = size_t(T) * H;
+    const std::vector<float> streams = random_floats(total, 451, 2.0f), pl = random_floats(rows, 452, 3.0f);
+    const std::vector<float> pl_w = random_floats(H, 453), router_w = random_floats(H, 454);
+    const std::vector<float> router = random_floats(size_t(N) * H, 455, 0.05f);  // the 1 / hidden folded in
+    const std::vector<float> predict = random_floats(size_t(N) * N * N, 456, 0.5f);
+    const std::vector<float> correct = random_floats(size_t(N) * N, 457, 0.5f);
+    const std::vector<float> norm_w = random_floats(H, 458), post_w = random_floats(H, 459);
+    const std::vector<float> h = random_floats(rows, 460, 2.0f), d = random_floats(rows, 461, 2.0f);
+    const std::vector<float> out_scale = random_floats(H, 462);
+    auto row = [&](std::vector<float>& v, uint32_t st, uint32_t t) { return v.data() + size_t(st) * s.stride + size_t(t) * H; };
+    auto norm = [&](const float* x, const std::vector<float>& w, bool one_plus) {
+      std::vector<float> out(H);
+      kernels::rmsnorm(x, w.data(), H, eps, one_plus, out.data());
+      return out;
+    };
+    auto mods = [&](const float* x) {  // tanh(router . rmsnorm(x) * router_w)
+      const std::vector<float> r = norm(x, router_w, false);
+      std::vector<float> m(N);
+      for (uint32_t i = 0; i < N; ++i) m[i] = std::tanh(kernels::dot(router.data() + size_t(i) * H, r.data(), H));
+      return m;
+    };
+
+    // altup_enter's reference: the per-layer add, then predict, the active row and its norm.
+    std::vector<float> want_streams = streams, want_pred(total, 0.0f), want_active(rows), want_xn(rows);
+    for (uint32_t t = 0; t < T; ++t) {
+      if (s.per_layer_add) {
+        const std::vector<float> add = norm(pl.data() + size_t(t) * H, pl_w, s.one_plus);
+        for (uint32_t st = 1; st < N; ++st) kernels::add(row(want_streams, st, t), add.data(), H, row(want_streams, st, t));
+      }
+      const std::vector<float> mod = mods(row(want_streams, A, t));
+      for (uint32_t j = 0; j < N; ++j) {
+        float* pj = row(want_pred, j, t);
+        for (uint32_t i = 0; i < N; ++i) {
+          float c = 0;
+          for (uint32_t m = 0; m < N; ++m) c += predict[(size_t(j) * N + i) * N + m] * mod[m];
+          kernels::axpy(c, row(want_streams, i, t), H, pj);
+        }
+        kernels::add(pj, row(want_streams, j, t), H, pj);
+      }
+      std::copy(row(want_pred, A, t), row(want_pred, A, t) + H, want_active.begin() + size_t(t) * H);
+      const std::vector<float> xn = norm(row(want_pred, A, t), norm_w, s.one_plus);
+      std::copy(xn.begin(), xn.end(), want_xn.begin() + size_t(t) * H);
+    }
+    const RmsWeight mode = s.one_plus ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
+    GpuBuffer sb = upload(ctx, streams), plb = upload(ctx, pl), plwb = upload(ctx, pl_w), rwb = upload(ctx, router_w);
+    GpuBuffer rb = upload(ctx, router), pcb = upload(ctx, predict), nwb = upload(ctx, norm_w);
+    GpuBuffer pred = upload(ctx, std::vector<float>(total, kNaN)), active = upload(ctx, std::vector<float>(rows, kNaN));
+    GpuBuffer xn = upload(ctx, std::vector<float>(rows, kNaN));
+    const VulkanKernels::Streams S{&sb, N, H, T, s.stride, A};
+    VulkanKernels::AltupEnter e;
+    if (s.per_layer_add) {
+      e.pl = &plb;
+      e.pl_w = &plwb;
+      e.pl_mode = mode;
+    }
+    e.router_w = &rwb;
+    e.router = &rb;
+    e.coefs = &pcb;
+    e.norm_w = &nwb;
+    e.mode = mode;
+    e.pred = &pred;
+    e.active = &active;
+    e.xn = &xn;
+    CommandRecorder rec(ctx);
+    vk.altup_enter(rec, S, eps, e);
+    rec.submit_and_wait();
+    // fp32 both sides, different summation orders over rows of <= 1100: ~1e-6 relative in the norms and the
+    // router's dots, amplified at most a few times by the mix coefficients.
+    check_streams(download(sb, total), want_streams, N, s.stride, rows, 1e-5f, 1e-5f);
+    check_streams(download(pred, total), want_pred, N, s.stride, rows, 2e-5f, 2e-5f);
+    check_close(download(active, rows), want_active, 2e-5f, 2e-5f);
+    check_close(download(xn, rows), want_xn, 2e-5f, 2e-5f);
+
+    // altup_exit's reference, on altup_enter's pred: h' = h + post-norm(d), the router on h', correct, the gate.
+    std::vector<float> want_corr(total, 0.0f), want_gate(rows);
+    for (uint32_t t = 0; t < T; ++t) {
+      std::vector<float> hp = norm(d.data() + size_t(t) * H, post_w, s.one_plus);
+      kernels::add(hp.data(), h.data() + size_t(t) * H, H, hp.data());
+      const std::vector<float> mod = mods(hp.data());
+      for (uint32_t st = 0; st < N; ++st) {
+        float c = 1.0f;
+        for (uint32_t m = 0; m < N; ++m) c += correct[size_t(st) * N + m] * mod[m];
+        for (uint32_t i = 0; i < H; ++i) row(want_corr, st, t)[i] = (hp[i] - row(want_pred, A, t)[i]) * c + row(want_pred, st, t)[i];
+      }
+      for (uint32_t i = 0; i < H; ++i)
+        want_gate[size_t(t) * H + i] = row(want_corr, A, t)[i] * (s.out_scale ? out_scale[i] : 1.0f);
+    }
+    GpuBuffer hb = upload(ctx, h), db = upload(ctx, d), pwb = upload(ctx, post_w), ccb = upload(ctx, correct);
+    GpuBuffer osb = upload(ctx, out_scale), gate = upload(ctx, std::vector<float>(rows, kNaN));
+    GpuBuffer corrected = upload(ctx, std::vector<float>(total, kNaN));
+    const VulkanKernels::Streams C{&corrected, N, H, T, s.stride, A};
+    vk.altup_exit(rec, C, eps, hb, db, pwb, mode, rwb, rb, ccb, pred, s.out_scale ? &osb : nullptr, gate);
+    rec.submit_and_wait();
+    check_streams(download(corrected, total), want_corr, N, s.stride, rows, 2e-5f, 2e-5f);
+    check_close(download(gate, rows), want_gate, 2e-5f, 2e-5f);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan glu_strided reads its up operand as a strided slice", "[vulkan][gemma3n]") {
+  NEED_VULKAN();
+  const uint32_t row = 37, rows = 3, stride = 5 * 37 + 3, offset = 2 * 37;
+  const std::vector<float> g = random_floats(size_t(row) * rows, 471, 3.0f);
+  const std::vector<float> u = random_floats(size_t(stride) * rows, 472);
+  GpuBuffer gb = upload(ctx, g), ub = upload(ctx, u), out = upload(ctx, std::vector<float>(g.size(), kNaN));
+  CommandRecorder rec(ctx);
+  vk.glu_strided(rec, gb, ub, out, row * rows, GluActivation::GeluTanh, row, stride, offset);
+  rec.submit_and_wait();
+  std::vector<float> want(g.size());
+  for (uint32_t r = 0; r < rows; ++r)
+    for (uint32_t i = 0; i < row; ++i) {
+      const float x = g[size_t(r) * row + i];
+      const float gelu = 0.5f * x * (1.0f + std::tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
+      want[size_t(r) * row + i] = gelu * u[offset + size_t(r) * stride + i];
+    }
+  check_close(download(out, g.size()), want, 1e-5f, 1e-6f);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
