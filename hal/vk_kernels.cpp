@@ -35,21 +35,8 @@ const char* matvec_shader(DType t) {
 
 uint32_t groups_for(uint32_t n, uint32_t wg) { return (n + wg - 1) / wg; }
 
-constexpr uint32_t kSgRows = 4;  // rows per workgroup of the slice mat-vecs: 2 and 8 measured the same on the H200
-
 struct MatvecPush {
   uint32_t rows, cols, row_bytes, w_offset;
-};
-struct AddRmsPush {
-  uint32_t n;
-  float eps;
-  uint32_t post_mode, mode, d2_mode, has_d3;
-  float scale;
-};
-struct MatvecTailPush {
-  MatvecPush mv;
-  uint32_t counter;
-  AddRmsPush arn;
 };
 struct RmsPush {
   uint32_t n;
@@ -79,6 +66,12 @@ struct AttnPush {
 };
 struct KvStorePush {
   uint32_t n_heads, head_dim, interleaved, cs_offset, n_tokens, dst;
+};
+struct AddRmsPush {
+  uint32_t n;
+  float eps;
+  uint32_t post_mode, mode, d2_mode, has_d3;
+  float scale;
 };
 struct RopeStorePush {
   uint32_t n_heads, n_kv_heads, head_dim, interleaved, cs_offset, dst, q_norm, k_norm, v_norm;
@@ -137,7 +130,6 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   }
   // UNICORN_VK_ATTN_PREFILL_V1=1: the scalar prefill attention kernel instead of attn_prefill_v2 (A/B runs).
   if (const char* a = std::getenv("UNICORN_VK_ATTN_PREFILL_V1")) set_attention_prefill_v1(std::string(a) == "1");
-  if (const char* t = std::getenv("UNICORN_VK_MATVEC_TAIL")) set_matvec_tail(std::string(t) != "0");
 }
 VulkanKernels::~VulkanKernels() = default;
 
@@ -173,9 +165,13 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
-    if (const char* sg = slice_matvec_shader(dtype, rows, cols, w_offset)) {
+    constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
+    const uint32_t groups = groups_for(rows, kSgRows);
+    const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
+    if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+      const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
       const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-      rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, shader);
+      rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, shader);
       return;
     }
     // Otherwise one workgroup of 256 per row (matvec_rowsg_main.glsl); past the group-count limit the general path.
@@ -229,11 +225,9 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
   rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
 }
 
-namespace {
-// Checks add_rmsnorm's buffers (d: n_rows rows of n) and makes its push constants.
-AddRmsPush add_rms_push(const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w, RmsWeight post_mode,
-                        const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out, uint32_t n, uint32_t n_rows,
-                        float eps, const MoreAddends& more) {
+void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
+                                RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out,
+                                uint32_t n, uint32_t n_rows, float eps, const MoreAddends& more) {
   if (n == 0 || n_rows == 0) fail("Vulkan add_rmsnorm: empty shape");
   const uint64_t total = uint64_t(n) * n_rows;
   need_floats(x, total, "Vulkan add_rmsnorm x");
@@ -251,64 +245,19 @@ AddRmsPush add_rms_push(const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer*
   }
   if (more.d3 != nullptr) need_floats(*more.d3, total, "Vulkan add_rmsnorm d3");
   const uint32_t pm = static_cast<uint32_t>(post_mode);
-  return AddRmsPush{n,
-                    eps,
-                    post_w != nullptr ? pm : 0u,
-                    static_cast<uint32_t>(mode),
-                    more.d2 != nullptr ? pm : 0u,
-                    more.d3 != nullptr ? 1u : 0u,
-                    more.scale};
-}
-}  // namespace
-
-void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
-                                RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out,
-                                uint32_t n, uint32_t n_rows, float eps, const MoreAddends& more) {
-  const AddRmsPush push = add_rms_push(x, d, post_w, post_mode, w, mode, out, n, n_rows, eps, more);
+  const AddRmsPush push{n,
+                        eps,
+                        post_w != nullptr ? pm : 0u,
+                        static_cast<uint32_t>(mode),
+                        more.d2 != nullptr ? pm : 0u,
+                        more.d3 != nullptr ? 1u : 0u,
+                        more.scale};
   const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
   const ComputePipeline& p = spec_pipeline("add_rmsnorm", 8, sizeof(AddRmsPush), {wg});
   rec.dispatch(p,
                {x, d, post_w != nullptr ? *post_w : d, more.d2 != nullptr ? *more.d2 : d,
                 more.d2_w != nullptr ? *more.d2_w : d, more.d3 != nullptr ? *more.d3 : d, w, out},
                push, n_rows);
-}
-
-const char* VulkanKernels::slice_matvec_shader(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const {
-  if ((dtype != DType::Q4_K && dtype != DType::Q6_K) || cols % 256 != 0) return nullptr;
-  const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;  // Q4_K's uvec4 loads
-  if (!aligned || groups_for(rows, kSgRows) > ctx_.properties().limits.maxComputeWorkGroupCount[0]) return nullptr;
-  return dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
-}
-
-void VulkanKernels::matvec_add_rmsnorm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint32_t rows,
-                                       uint32_t cols, const GpuBuffer& x_in, const GpuBuffer& y, uint32_t n_tokens,
-                                       const AddRmsNorm& a) {
-  if (a.x == nullptr || a.w == nullptr || a.out == nullptr) fail("Vulkan matvec_add_rmsnorm: missing x, w or out");
-  const char* sg = matvec_tail_ && !matvec_int_dot(dtype, cols) ? slice_matvec_shader(dtype, rows, cols, 0) : nullptr;
-  if (sg == nullptr || n_tokens == 0) {
-    matvec(rec, dtype, w, 0, rows, cols, x_in, y, n_tokens);
-    add_rmsnorm(rec, *a.x, y, a.post_w, a.post_mode, *a.w, a.mode, *a.out, rows, n_tokens, a.eps, a.more);
-    return;
-  }
-  const uint64_t row_bytes = check_weights("matvec", dtype, w, 0, rows, cols);
-  need_floats(x_in, uint64_t(n_tokens) * cols, "Vulkan matvec x");
-  need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec y");
-  const AddRmsPush arn = add_rms_push(*a.x, y, a.post_w, a.post_mode, *a.w, a.mode, *a.out, rows, n_tokens, a.eps,
-                                      a.more);
-  if (!tail_counters_) {
-    tail_counters_ = std::make_unique<GpuBuffer>(ctx_, kTailSlots * 4, BufferPlace::DeviceLocal, ctx_.is_uma());
-    const std::vector<uint32_t> zeros(kTailSlots, 0);
-    tail_counters_->upload(zeros.data(), kTailSlots * 4);
-  }
-  const uint32_t slot = next_tail_slot_;
-  next_tail_slot_ = (next_tail_slot_ + 1) % kTailSlots;
-  const MatvecTailPush push{{rows, cols, static_cast<uint32_t>(row_bytes), 0}, slot, arn};
-  const ComputePipeline& p = spec_pipeline(std::string(sg) + "_arn", 11, sizeof(MatvecTailPush), {32 * kSgRows, kSgRows});
-  const MoreAddends& m = a.more;
-  rec.dispatch(p,
-               {w, x_in, y, *tail_counters_, *a.x, a.post_w != nullptr ? *a.post_w : y, m.d2 != nullptr ? *m.d2 : y,
-                m.d2_w != nullptr ? *m.d2_w : y, m.d3 != nullptr ? *m.d3 : y, *a.w, *a.out},
-               push, groups_for(rows, kSgRows), n_tokens, 1, std::string(sg) + "_arn");
 }
 
 void VulkanKernels::softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows) {

@@ -65,27 +65,6 @@ class VulkanKernels {
   void add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& d, const GpuBuffer* post_w,
                    RmsWeight post_mode, const GpuBuffer& w, RmsWeight mode, const GpuBuffer& out, uint32_t n,
                    uint32_t n_rows, float eps, const MoreAddends& more = {});
-  // add_rmsnorm's arguments but d: the residual add + RMSNorm after a product, over its output (matvec_add_rmsnorm).
-  struct AddRmsNorm {
-    const GpuBuffer* x = nullptr;
-    const GpuBuffer* post_w = nullptr;
-    RmsWeight post_mode = RmsWeight::Weight;
-    const GpuBuffer* w = nullptr;
-    RmsWeight mode = RmsWeight::Weight;
-    const GpuBuffer* out = nullptr;
-    float eps = 1e-6f;
-    MoreAddends more;
-  };
-  // matvec(..., x_in, y, n_tokens), then add_rmsnorm(a.x, y, ...) over its n_tokens rows of rows. For the Q4_K /
-  // Q6_K decode mat-vecs one dispatch: the mat-vec's last workgroup runs the add_rmsnorm (matvec_tail.glsl; a
-  // counter slot in a small buffer of this object's); else the two dispatches. UNICORN_VK_MATVEC_TAIL=0 or
-  // set_matvec_tail(false) always records two.
-  void matvec_add_rmsnorm(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint32_t rows, uint32_t cols,
-                          const GpuBuffer& x_in, const GpuBuffer& y, uint32_t n_tokens, const AddRmsNorm& a);
-  void set_matvec_tail(bool on) { matvec_tail_ = on; }
-  // The tails' counters (matvec_tail.glsl), each back at 0 after its dispatch; slots are handed out in turn, so
-  // dispatches that may overlap (a concurrent group) never share one.
-  static constexpr uint32_t kTailSlots = 256;
   // In place over n_rows rows of n (see kernels::softmax: -inf entries give 0).
   void softmax(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows);
   // out = act(gate) * up over n elements; out may be gate or up.
@@ -296,11 +275,6 @@ class VulkanKernels {
   bool int_dot_ = false;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;
-  bool matvec_tail_ = true;
-  std::unique_ptr<GpuBuffer> tail_counters_;
-  uint32_t next_tail_slot_ = 0;
-  // The 32-lane-slice mat-vec's shader for this type and shape (matvec_q4_k_sg / matvec_q6_k_sg), or null.
-  const char* slice_matvec_shader(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
   std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }
   // Fails unless b holds n cache elements.

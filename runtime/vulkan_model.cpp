@@ -257,34 +257,9 @@ class VulkanModel final : public Model {
   void altup_modalities(const GpuLayer& G, const GpuBuffer& x, int n);
   // beside(0) is recorded in the q/k/v projections' concurrent group and beside(1) after them, beside the RoPE step:
   // work independent of both (Gemma 3n's LAuReL).
-  // Attention of layer l on its normed input in, up to att_ (the output projection is the caller's).
-  void attention(int l, const GpuBuffer& in, int n, int pos, const std::function<void(int)>& beside = {});
-  // The gated MLP of layer l on in, up to the activated gate_ (the down projection is the caller's).
-  void mlp(int l, const GpuBuffer& in, int n);
-  // y = m in, then the add_rmsnorm a over y: one dispatch for a decode mat-vec that can run it as its tail.
-  void project_add_rmsnorm(const GpuMatrix& m, const GpuBuffer& in, int n, const GpuBuffer& y,
-                           const VulkanKernels::AddRmsNorm& a) {
-    if (m.any_width || n >= static_cast<int>(VulkanKernels::kMatmulMinTokens)) {
-      matvec(m, in, y, n);
-      kernels_->add_rmsnorm(*rec_, *a.x, y, a.post_w, a.post_mode, *a.w, a.mode, *a.out, H_, static_cast<uint32_t>(n),
-                            a.eps, a.more);
-    } else {
-      kernels_->matvec_add_rmsnorm(*rec_, m.dtype, m.buf, m.rows, m.cols, in, y, static_cast<uint32_t>(n), a);
-    }
-  }
-  VulkanKernels::AddRmsNorm add_rms(const GpuBuffer& x, const GpuBuffer* post_w, const GpuBuffer& w, RmsWeight w_mode,
-                                    const GpuBuffer& out) const {
-    const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
-    VulkanKernels::AddRmsNorm a;
-    a.x = &x;
-    a.post_w = post_w;
-    a.post_mode = mode;
-    a.w = &w;
-    a.mode = w_mode;
-    a.out = &out;
-    a.eps = eps_;
-    return a;
-  }
+  void attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out,
+                 const std::function<void(int)>& beside = {});
+  void mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out);
   void submit();
 
   std::shared_ptr<ModelSource> src_;
@@ -681,23 +656,22 @@ void VulkanModel::layer_standard(int l, int n, int pos) {
   const RmsWeight mode = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
   // With fusion, xn_ already holds this layer's normed input (the previous layer's last op, or the one below).
   if (!fuse_ || l == 0) norm(x_, G.attn_norm, xn_, H_, N);
-  attention(l, xn_, n, pos);
+  attention(l, xn_, n, pos, o_);
   if (fuse_) {
-    project_add_rmsnorm(G.wo, att_, n, o_, add_rms(x_, gemma ? &G.post_attn_norm : nullptr, G.ffn_norm, mode, xn_));
+    kernels_->add_rmsnorm(*rec_, x_, o_, gemma ? &G.post_attn_norm : nullptr, mode, G.ffn_norm, mode, xn_, H_, N,
+                          eps_);
   } else {
-    matvec(G.wo, att_, o_, n);
     if (gemma) norm(o_, G.post_attn_norm, o_, H_, N);
     kernels_->add(*rec_, x_, o_, x_, rows_h, rows_h);
     norm(x_, G.ffn_norm, xn_, H_, N);
   }
-  mlp(l, xn_, n);
+  mlp(l, xn_, n, ffo_);
   // The next norm: the next GPU layer's input norm or, after the last layer, the output norm (all rows; the head
   // picks its row). None when a CPU tail takes the hidden state.
   const GpuBuffer* next = l + 1 < gpu_layers_ ? &layers_[l + 1].attn_norm : (cpu_tail_ ? nullptr : &final_norm_);
   if (fuse_ && next != nullptr) {
-    project_add_rmsnorm(G.w_down, gate_, n, ffo_, add_rms(x_, gemma ? &G.post_ffn_norm : nullptr, *next, mode, xn_));
+    kernels_->add_rmsnorm(*rec_, x_, ffo_, gemma ? &G.post_ffn_norm : nullptr, mode, *next, mode, xn_, H_, N, eps_);
   } else {
-    matvec(G.w_down, gate_, ffo_, n);
     if (gemma) norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
     kernels_->add(*rec_, x_, ffo_, x_, rows_h, rows_h);
   }
@@ -764,15 +738,13 @@ void VulkanModel::layer_gemma3n(int l, int n, int pos) {
   matvec(G.laurel_right, lr_, laurel_, n);
   norm(laurel_, G.laurel_norm, laurel_, H_, N);
   kernels_->add(*rec_, laurel_, xn_, laurel_, S, S);
-  attention(l, xn_, n, pos);
-  matvec(G.wo, att_, o_, n);
+  attention(l, xn_, n, pos, o_);
   norm(o_, G.post_attn_norm, o_, H_, N);
   kernels_->add(*rec_, active_, o_, h_, S, S);
   kernels_->add(*rec_, h_, laurel_, h_, S, S);
   scale(h_, S, 1.0 / std::sqrt(2.0));
   norm(h_, G.ffn_norm, xn_, H_, N);
-  mlp(l, xn_, n);
-  matvec(G.w_down, gate_, ffo_, n);
+  mlp(l, xn_, n, ffo_);
   norm(ffo_, G.post_ffn_norm, ffo_, H_, N);
   kernels_->add(*rec_, h_, ffo_, h_, S, S);  // the layer's output for the active stream
   altup_modalities(G, h_, n);
@@ -819,19 +791,18 @@ void VulkanModel::layer_gemma3n_fused(int l, int n, int pos) {
   kernels_->altup_enter(*rec_, S, eps_, enter);
 
   // LAuReL's two products run beside the q/k/v projections and the RoPE step (independent of them).
-  attention(l, xn_, n, pos, [&](int step) {
+  attention(l, xn_, n, pos, o_, [&](int step) {
     if (step == 0) matvec(G.laurel_left, xn_, lr_, n);
     else matvec(G.laurel_right, lr_, laurel_, n);
   });
   // h = (active + post_attn_norm(o) + xn + laurel_norm(laurel)) / sqrt(2), kept in active_; xn_ = ffn_norm(h).
-  VulkanKernels::AddRmsNorm a = add_rms(active_, &G.post_attn_norm, G.ffn_norm, mode, xn_);
-  a.more.d2 = &laurel_;
-  a.more.d2_w = &G.laurel_norm;
-  a.more.d3 = &xn_;
-  a.more.scale = static_cast<float>(1.0 / std::sqrt(2.0));
-  project_add_rmsnorm(G.wo, att_, n, o_, a);
-  mlp(l, xn_, n);
-  matvec(G.w_down, gate_, ffo_, n);
+  hal::MoreAddends more;
+  more.d2 = &laurel_;
+  more.d2_w = &G.laurel_norm;
+  more.d3 = &xn_;
+  more.scale = static_cast<float>(1.0 / std::sqrt(2.0));
+  kernels_->add_rmsnorm(*rec_, active_, o_, &G.post_attn_norm, mode, G.ffn_norm, mode, xn_, H_, N, eps_, more);
+  mlp(l, xn_, n, ffo_);
 
   // h += post_ffn_norm(ffo), the router on it, AltUp correct, and the per-layer gate's input into tmp_.
   kernels_->altup_exit(*rec_, S, eps_, active_, ffo_, G.post_ffn_norm, mode, G.altup_router_norm, G.altup_router.buf,
@@ -869,7 +840,8 @@ void VulkanModel::gemma3n_output(int n, int first, int rows) {
   norm(xn_, final_norm_, xn_, H_, R);
 }
 
-void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const std::function<void(int)>& beside) {
+void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const GpuBuffer& out,
+                            const std::function<void(int)>& beside) {
   const GpuLayer& G = layers_[l];
   const uint32_t hd = static_cast<uint32_t>(cfg_.head_dim), nh = static_cast<uint32_t>(cfg_.n_heads);
   const uint32_t nkv = static_cast<uint32_t>(cfg_.n_kv_heads), N = static_cast<uint32_t>(n);
@@ -935,9 +907,10 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const st
     kernels_->attention_rows(*rec_, q_, src.k_cache, src.v_cache, scores_, att_, nh, nkv, hd,
                              static_cast<uint32_t>(pos), N, window, scale, cap);
   }
+  matvec(G.wo, att_, out, n);
 }
 
-void VulkanModel::mlp(int l, const GpuBuffer& in, int n) {
+void VulkanModel::mlp(int l, const GpuBuffer& in, int n, const GpuBuffer& out) {
   const GpuLayer& G = layers_[l];
   const uint32_t F = static_cast<uint32_t>(cfg_.ffn[l]);
   const float mult = cfg_.sparsity_multiplier[l];
@@ -955,6 +928,7 @@ void VulkanModel::mlp(int l, const GpuBuffer& in, int n) {
     if (std::isfinite(mult)) kernels_->gaussian_topk(*rec_, gate_, F, static_cast<uint32_t>(n), mult);
     kernels_->glu(*rec_, gate_, up_, gate_, static_cast<uint32_t>(n) * F, act);
   }
+  matvec(G.w_down, gate_, out, n);
 }
 
 std::string VulkanModel::profile_report() const {
