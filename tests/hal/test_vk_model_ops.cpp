@@ -437,6 +437,71 @@ TEST_CASE("vulkan rope_store norms and rotates q and k, appends k and v, for GQA
   CHECK_NO_VALIDATION_ERRORS();
 }
 
+TEST_CASE("vulkan matvec_rope rotates q and k as it stores them and appends k and v to the caches", "[vulkan]") {
+  NEED_VULKAN();
+  const uint32_t pos = 5, ctx_len = 9;
+  struct Case {
+    DType t;
+    uint32_t head_dim, heads, cols, tokens;
+    bool f16_cache;
+  };
+  for (const Case& k : {Case{DType::Q4_K, 64, 3, 512, 1, false}, Case{DType::Q6_K, 40, 5, 256, 2, false},
+                        Case{DType::Q4_K, 128, 2, 768, 3, true}, Case{DType::Q6_K, 64, 2, 256, 1, true}}) {
+    if (k.f16_cache && !ctx.has_16bit_storage()) continue;
+    INFO(dtype_name(k.t) << " head_dim " << k.head_dim << " heads " << k.heads << " cols " << k.cols << " tokens "
+                         << k.tokens << " f16 cache " << k.f16_cache);
+    const uint32_t hd = k.head_dim, rows = hd * k.heads, half = hd / 2;
+    CHECK(vk.matvec_rope_supports(k.t, rows, k.cols, hd));
+    const std::vector<float> table = rope_table(ctx_len + 3, hd);
+    const std::vector<uint8_t> wq = quantize_matrix(k.t, random_floats(size_t(rows) * k.cols, 97), rows, k.cols);
+    GpuBuffer wb(ctx, wq.size(), BufferPlace::DeviceLocal);
+    wb.upload(wq.data(), wq.size());
+    const std::vector<float> x = random_floats(size_t(k.tokens) * k.cols, 98);
+    GpuBuffer xb = upload(ctx, x), tb = upload(ctx, table);
+    std::vector<float> wd(size_t(rows) * k.cols);
+    quant::dequantize_row(k.t, wq.data(), wd.data(), int64_t(rows) * k.cols);
+    std::vector<double> y(size_t(k.tokens) * rows), rotated(y.size());
+    for (uint32_t t = 0; t < k.tokens; ++t) {
+      for (uint32_t r = 0; r < rows; ++r) {
+        double s = 0;
+        for (uint32_t i = 0; i < k.cols; ++i) s += double(wd[size_t(r) * k.cols + i]) * x[size_t(t) * k.cols + i];
+        y[size_t(t) * rows + r] = s;
+      }
+      const float* cs = table.data() + size_t(pos + t) * hd;
+      for (uint32_t h = 0; h < k.heads; ++h)
+        for (uint32_t i = 0; i < half; ++i) {
+          const size_t ia = size_t(t) * rows + h * hd + 2 * i, ib = ia + 1;
+          rotated[ia] = y[ia] * cs[i] - y[ib] * cs[half + i];
+          rotated[ib] = y[ib] * cs[i] + y[ia] * cs[half + i];
+        }
+    }
+    vk.set_kv_f16(k.f16_cache);
+    const size_t cache_elems = size_t(ctx_len) * rows;
+    std::vector<float> rounded;  // 0.25 is exact in F16
+    auto cache = [&] { return k.f16_cache ? upload_f16(ctx, std::vector<float>(cache_elems, 0.25f), rounded)
+                                          : upload(ctx, std::vector<float>(cache_elems, 0.25f)); };
+    GpuBuffer qb = upload(ctx, std::vector<float>(y.size(), std::nanf(""))), kc = cache(), vc = cache();
+    CommandRecorder rec(ctx);
+    using Out = VulkanKernels::RopeOut;
+    vk.matvec_rope(rec, k.t, wb, rows, k.cols, xb, k.tokens, Out::Rotate, tb, pos * hd, hd, qb, pos);
+    vk.matvec_rope(rec, k.t, wb, rows, k.cols, xb, k.tokens, Out::RotateToCache, tb, pos * hd, hd, kc, pos);
+    vk.matvec_rope(rec, k.t, wb, rows, k.cols, xb, k.tokens, Out::ToCache, tb, pos * hd, hd, vc, pos);
+    rec.submit_and_wait();
+    vk.set_kv_f16(false);
+    // Caches: untouched outside positions [pos, pos + tokens).
+    std::vector<double> want_k(cache_elems, 0.25), want_v(cache_elems, 0.25);
+    std::copy(rotated.begin(), rotated.end(), want_k.begin() + size_t(pos) * rows);
+    std::copy(y.begin(), y.end(), want_v.begin() + size_t(pos) * rows);
+    auto got = [&](const GpuBuffer& b) { return k.f16_cache ? download_f16(b, cache_elems) : download(b, cache_elems); };
+    // fp32 dots of <= 768 terms against double: 1e-4 of |y| ~ 10; an F16 cache rounds to 2^-11 relative.
+    const double rel = k.f16_cache ? 1e-3 : 1e-4;
+    check_close(download(qb, y.size()), rotated, 1e-4, 1e-4);
+    check_close(got(kc), want_k, rel, 1e-4);
+    check_close(got(vc), want_v, rel, 1e-4);
+  }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
 TEST_CASE("vulkan matvec_glu equals act(gate . x) * (up . x) for Q4_K, SiLU and GELU-tanh", "[vulkan]") {
   NEED_VULKAN();
   CHECK(VulkanKernels::matvec_glu_supports(DType::Q4_K, DType::Q4_K, 512));
