@@ -137,7 +137,6 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   }
   // UNICORN_VK_ATTN_PREFILL_V1=1: the scalar prefill attention kernel instead of attn_prefill_v2 (A/B runs).
   if (const char* a = std::getenv("UNICORN_VK_ATTN_PREFILL_V1")) set_attention_prefill_v1(std::string(a) == "1");
-  if (const char* s = std::getenv("UNICORN_VK_Q6K_STAGED")) set_q6k_staged(std::string(s) == "1");
 }
 VulkanKernels::~VulkanKernels() = default;
 
@@ -174,16 +173,6 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
     if (const char* sg = slice_matvec_shader(dtype, rows, cols, w_offset)) {
-      // Q6_K rows through shared memory (matvec_q6_k_sgs) where rows and matrix are 16-byte aligned and fit.
-      const bool staged = q6k_staged_ && dtype == DType::Q6_K && row_bytes % 16 == 0 && w_offset % 16 == 0 &&
-                          kSgRows * row_bytes + 4 * 32 * kSgRows <= ctx_.properties().limits.maxComputeSharedMemorySize;
-      if (staged) {
-        const uint32_t row_vec4s = static_cast<uint32_t>(row_bytes / 16);
-        const ComputePipeline& p =
-            spec_pipeline("matvec_q6_k_sgs", 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows, row_vec4s});
-        rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, "matvec_q6_k_sgs");
-        return;
-      }
       const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
       rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, shader);
       return;

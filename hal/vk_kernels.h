@@ -47,10 +47,6 @@ class VulkanKernels {
   // Llama-3.2-1B Q8_0 tg128 708-729 vs 358 tok/s, docs/PERFORMANCE.md); UNICORN_VK_INT_DOT=0 or
   // set_matvec_int_dot(false) turns it off.
   void set_matvec_int_dot(bool on) { int_dot_ = on && ctx_.has_int_dot(); }
-  // Q6_K mat-vecs reading each row into shared memory first (matvec_q6_k_sgs: coalesced 16-byte loads instead of the
-  // 2-byte-aligned blocks' word loads), where the rows are 16-byte aligned. Off by default (being measured);
-  // UNICORN_VK_Q6K_STAGED=1 or set_q6k_staged(true) turns it on.
-  void set_q6k_staged(bool on) { q6k_staged_ = on; }
   // Whether matvec of this type and width runs on integer dot products.
   bool matvec_int_dot(DType dtype, uint32_t cols) const { return int_dot_ && dtype == DType::Q8_0 && cols % 32 == 0; }
   // Embedding lookup: out[i * cols ...] = dequantized row ids[i] of W (same W arguments as matvec) for i < n_ids;
@@ -290,7 +286,6 @@ class VulkanKernels {
   bool int_dot_ = false;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;
-  bool q6k_staged_ = false;
   // The 32-lane-slice mat-vec's shader for this type and shape (matvec_q4_k_sg / matvec_q6_k_sg), or null.
   const char* slice_matvec_shader(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.

@@ -1,3 +1,4 @@
+#include "weights.glsl"
 // Decode mat-vec for Q6_K rows (cols % 256 == 0; 210-byte super-blocks: ql[128], qh[64], int8 scales[16], fp16 d,
 // only 2-byte aligned). A workgroup is ROWS slices of 32 invocations, one output row per slice; lane = 8 * k + part
 // takes, in super-blocks k, k + 4, ..., half h = part / 4 and the 8 bytes l = l0 .. l0 + 7 (l0 = 8 * (part % 4)) of
@@ -5,29 +6,17 @@
 // q >= 2, high bits (qh >> 2q) & 3), scale scales[8h + 2q + l0 / 16]. Each 8-byte run is read as two or three
 // aligned words; two super-blocks per step keep their loads in flight. x is read directly as vec4. The 32 lane sums
 // of a row are added by slice_sum (slice.glsl), so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS, 2 (STAGED) the row's size in 16-byte units.
-// STAGED (matvec_q6_k_sgs): each slice first copies its row into shared memory with coalesced, aligned 16-byte
-// loads (rows and the matrix 16-byte aligned), and the byte reads below come from there.
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
-#ifdef STAGED
-layout(constant_id = 2) const uint ROW_VEC4S = 105;
-layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
-shared uvec4 stage[ROWS * ROW_VEC4S];
-uint wword(uint i) { return stage[i >> 2][i & 3u]; }
-#else
-layout(std430, binding = 0) readonly buffer Weights { uint w_words[]; };
-uint wword(uint i) { return w_words[i]; }
-#endif
-float load_f16w(uint o) { return unpackHalf2x16((wword(o >> 2) >> ((o & 2u) * 8u)) & 0xffffu).x; }
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 #include "matvec_out.glsl"
 
 // The 8 bytes at the even byte offset o, as two words (a third word is read only when o is not word-aligned).
 uvec2 load_8(uint o) {
   const uint i = o >> 2;
-  const uint a = wword(i), b = wword(i + 1u);
+  const uint a = w_words[i], b = w_words[i + 1u];
   if ((o & 2u) == 0u) return uvec2(a, b);
-  const uint c = wword(i + 2u);
+  const uint c = w_words[i + 2u];
   return uvec2((a >> 16) | (b << 16), (b >> 16) | (c << 16));
 }
 
@@ -42,7 +31,7 @@ Loads load_block(uint blk, uint hf, uint l0) {
   r.qb = load_8(blk + 64u * hf + 32u + l0);
   r.qh = load_8(blk + 128u + 32u * hf + l0);
   r.sc = load_8(blk + 192u + 8u * hf);
-  r.d = load_f16w(blk + 208u);
+  r.d = load_f16(blk + 208u);
   return r;
 }
 
@@ -76,20 +65,9 @@ void main() {
   const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc = 0.0;
-#ifdef STAGED
-  if (row < p.rows) {
-    const uint src = (p.w_offset + row * p.row_bytes) / 16u;
-    for (uint j = lane; j < ROW_VEC4S; j += 32u) stage[slice * ROW_VEC4S + j] = w4[src + j];
-  }
-  barrier();
-#endif
   if (row < p.rows) {
     const uint part = lane % 8u, hf = part / 4u, l0 = 8u * (part % 4u);
-#ifdef STAGED
-    const uint row_byte = slice * ROW_VEC4S * 16u;
-#else
     const uint row_byte = p.w_offset + row * p.row_bytes;
-#endif
     const uint xbase = (token * p.cols + 128u * hf + l0) / 4u;
     const uint blocks = p.cols / 256u;
     uint b = lane / 8u;

@@ -169,12 +169,6 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
     check_matvec(ctx, vk, t, 5, 4096, 1, 19, 16);
     check_matvec(ctx, vk, t, 11, 2304, 2, 20, 16);  // 9 blocks: two full steps of 8 and one tail
   }
-  // Q6_K rows through shared memory (16-byte aligned rows: widths of 2048-multiples): rows no multiple of 4, tokens.
-  vk.set_q6k_staged(true);
-  check_matvec(ctx, vk, DType::Q6_K, 37, 2048, 2, 24, 0);
-  check_matvec(ctx, vk, DType::Q6_K, 6, 6144, 3, 25, 16);
-  check_matvec(ctx, vk, DType::Q6_K, 1, 4096, 1, 26, 32);
-  vk.set_q6k_staged(false);
   CHECK_NO_VALIDATION_ERRORS();
 }
 
