@@ -35,15 +35,8 @@ const char* matvec_shader(DType t) {
 
 uint32_t groups_for(uint32_t n, uint32_t wg) { return (n + wg - 1) / wg; }
 
-// Rows per workgroup of the 32-lane-slice mat-vecs: 2 and 8 measured the same on the H200; even, as matvec_rope's
-// pairs need.
-constexpr uint32_t kSgRows = 4;
-
 struct MatvecPush {
   uint32_t rows, cols, row_bytes, w_offset;
-};
-struct MatvecRopePush {
-  uint32_t rows, cols, row_bytes, w_offset, mode, cs_offset, head_dim, dst;
 };
 struct RmsPush {
   uint32_t n;
@@ -172,9 +165,13 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // lane reading its super-blocks' quant bytes as 16 (Q4_K: one uvec4) or 24 (Q6_K: 8-byte runs) bytes per block,
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
-    if (const char* sg = slice_matvec_shader(dtype, rows, cols, w_offset)) {
+    constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
+    const uint32_t groups = groups_for(rows, kSgRows);
+    const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
+    if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+      const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
       const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-      rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, shader);
+      rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, shader);
       return;
     }
     // Otherwise one workgroup of 256 per row (matvec_rowsg_main.glsl); past the group-count limit the general path.
@@ -438,42 +435,6 @@ void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const G
                {q, n_kv_heads > 0 ? k : q, n_kv_heads > 0 ? v : q, cos_sin, norms.q_w ? *norms.q_w : q,
                 norms.k_w ? *norms.k_w : q, n_kv_heads > 0 ? k_cache : q, n_kv_heads > 0 ? v_cache : q},
                push, n_heads + n_kv_heads, n_tokens);
-}
-
-const char* VulkanKernels::slice_matvec_shader(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const {
-  if ((dtype != DType::Q4_K && dtype != DType::Q6_K) || cols % 256 != 0) return nullptr;
-  const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;  // Q4_K's uvec4 loads
-  if (!aligned || groups_for(rows, kSgRows) > ctx_.properties().limits.maxComputeWorkGroupCount[0]) return nullptr;
-  return dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
-}
-
-bool VulkanKernels::matvec_rope_supports(DType dtype, uint32_t rows, uint32_t cols, uint32_t head_dim) const {
-  return slice_matvec_shader(dtype, rows, cols, 0) != nullptr && head_dim > 0 && head_dim % 2 == 0 &&
-         rows % head_dim == 0;
-}
-
-void VulkanKernels::matvec_rope(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint32_t rows, uint32_t cols,
-                                const GpuBuffer& x, uint32_t n_tokens, RopeOut mode, const GpuBuffer& cos_sin,
-                                uint32_t cs_offset, uint32_t head_dim, const GpuBuffer& out, uint32_t position) {
-  if (!matvec_rope_supports(dtype, rows, cols, head_dim))
-    fail("Vulkan matvec_rope: needs Q4_K/Q6_K rows of 256-multiples, rows a multiple of an even head_dim");
-  if (n_tokens == 0) fail("Vulkan matvec_rope: no tokens");
-  const uint64_t row_bytes = check_weights("matvec_rope", dtype, w, 0, rows, cols);
-  need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_rope x");
-  if (mode != RopeOut::ToCache)
-    need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan matvec_rope cos/sin");
-  const uint64_t dst = uint64_t(position) * rows;
-  if (mode == RopeOut::Rotate) {
-    need_floats(out, uint64_t(n_tokens) * rows, "Vulkan matvec_rope out");
-  } else {
-    need_kv(out, dst + uint64_t(n_tokens) * rows, "Vulkan matvec_rope cache");
-    if (dst + uint64_t(n_tokens) * rows > 0xffffffffull) fail("Vulkan matvec_rope: cache offset past 2^32 elements");
-  }
-  const MatvecRopePush push{rows, cols, static_cast<uint32_t>(row_bytes), 0, static_cast<uint32_t>(mode), cs_offset,
-                            head_dim, static_cast<uint32_t>(dst)};
-  const std::string shader = kv_shader(dtype == DType::Q4_K ? "matvec_q4_k_sg_rope" : "matvec_q6_k_sg_rope");
-  const ComputePipeline& p = spec_pipeline(shader, 5, sizeof(MatvecRopePush), {32 * kSgRows, kSgRows});
-  rec.dispatch(p, {w, x, out, cos_sin, out}, push, groups_for(rows, kSgRows), n_tokens, 1, shader);
 }
 
 bool VulkanKernels::matvec_glu_supports(DType gate, DType up, uint32_t cols) {

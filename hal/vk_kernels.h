@@ -129,17 +129,6 @@ class VulkanKernels {
                   uint32_t head_dim, bool interleaved, uint32_t n_tokens, const GpuBuffer& k_cache,
                   const GpuBuffer& v_cache, uint32_t position, const HeadNorms& norms);
 
-  // The q/k/v projections of a decode step with rope_store's work folded into their stores, for models without q/k
-  // norms and with adjacent-pair RoPE (Llama): Rotate: out (float, [token][rows]) = the rotated product, rotated
-  // as rope() would with the same table arguments; RotateToCache: the same into the KV cache out at position (as
-  // kv_store); ToCache: the product unrotated into the cache (values). W is rows x cols at byte 0 of w, rows a
-  // multiple of head_dim.
-  enum class RopeOut : uint32_t { Rotate = 1, RotateToCache = 2, ToCache = 3 };
-  bool matvec_rope_supports(DType dtype, uint32_t rows, uint32_t cols, uint32_t head_dim) const;
-  void matvec_rope(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint32_t rows, uint32_t cols,
-                   const GpuBuffer& x, uint32_t n_tokens, RopeOut mode, const GpuBuffer& cos_sin, uint32_t cs_offset,
-                   uint32_t head_dim, const GpuBuffer& out, uint32_t position);
-
   // Whether matvec_glu takes these gate/up matrices (Q4_K, cols % 256 == 0, offset 0).
   static bool matvec_glu_supports(DType gate, DType up, uint32_t cols);
   // y[t * rows + r] = act(gate[r] . x_t) * (up[r] . x_t) for t < n_tokens: the decode gate/up projections with the
@@ -286,8 +275,6 @@ class VulkanKernels {
   bool int_dot_ = false;
   bool kv_f16_ = false;
   bool prefill_v1_ = false;
-  // The 32-lane-slice mat-vec's shader for this type and shape (matvec_q4_k_sg / matvec_q6_k_sg), or null.
-  const char* slice_matvec_shader(DType dtype, uint32_t rows, uint32_t cols, uint64_t w_offset) const;
   // The shader's F16-cache variant (NAME_kvf16) when kv_f16_.
   std::string kv_shader(const char* name) const { return kv_f16_ ? std::string(name) + "_kvf16" : std::string(name); }
   // Fails unless b holds n cache elements.

@@ -272,8 +272,6 @@ class VulkanModel final : public Model {
   int gpu_layers_ = 0;
   bool profile_ = false;
   bool fuse_ = true;  // fused kernels (add+norm, norm+rope+KV store, gate/up+GLU); UNICORN_VK_FUSE=0 turns them off
-  // Decode q/k/v mat-vecs that rotate and append to the KV cache themselves; UNICORN_VK_ROPE_MATVEC=0 turns it off.
-  bool rope_in_matvec_ = true;
   float eps_ = 1e-6f;
   uint32_t H_ = 0, q_dim_ = 0, kv_dim_ = 0, max_ffn_ = 0;
 
@@ -353,8 +351,7 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
-  if (N_ > VulkanKernels::kMaxStreams) fuse_ = false;
-  if (const char* e = std::getenv("UNICORN_VK_ROPE_MATVEC")) rope_in_matvec_ = std::string(e) != "0";  // the fused AltUp kernels hold at most that many streams
+  if (N_ > VulkanKernels::kMaxStreams) fuse_ = false;  // the fused AltUp kernels hold at most that many streams
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
   q_dim_ = static_cast<uint32_t>(cfg_.n_heads * cfg_.head_dim);
@@ -852,34 +849,17 @@ void VulkanModel::attention(int l, const GpuBuffer& in, int n, int pos, const Gp
   const GpuBuffer& rope = sliding ? rope_local_ : rope_global_;
   const bool owns_kv = cfg_.kv_source[l] == l;
   const RmsWeight head_norm = cfg_.norm_adds_one ? RmsWeight::OnePlusWeight : RmsWeight::Weight;
-  const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
-  const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
-  // Decode without head norms (Llama): the projections rotate and append to the cache as they store (no rope_store).
-  auto rope_ok = [&](const GpuMatrix& m) { return !m.any_width && kernels_->matvec_rope_supports(m.dtype, m.rows, m.cols, hd); };
-  const bool rope_in_matvec = fuse_ && rope_in_matvec_ && n < static_cast<int>(VulkanKernels::kMatmulMinTokens) &&
-                              owns_kv && !has_q_norm && !has_k_norm && !v_norm && cfg_.rope_interleaved &&
-                              rope_ok(G.wq) && rope_ok(G.wk) && rope_ok(G.wv);
   rec_->begin_concurrent();  // q, k and v read the same input and write different buffers
-  if (rope_in_matvec) {
-    using Out = VulkanKernels::RopeOut;
-    const uint32_t cs = static_cast<uint32_t>(pos) * hd, p = static_cast<uint32_t>(pos);
-    kernels_->matvec_rope(*rec_, G.wq.dtype, G.wq.buf, G.wq.rows, G.wq.cols, in, N, Out::Rotate, rope, cs, hd, q_, p);
-    kernels_->matvec_rope(*rec_, G.wk.dtype, G.wk.buf, G.wk.rows, G.wk.cols, in, N, Out::RotateToCache, rope, cs, hd,
-                          G.k_cache, p);
-    kernels_->matvec_rope(*rec_, G.wv.dtype, G.wv.buf, G.wv.rows, G.wv.cols, in, N, Out::ToCache, rope, cs, hd,
-                          G.v_cache, p);
-  } else {
-    matvec(G.wq, in, q_, n);
-    if (owns_kv) {
-      matvec(G.wk, in, k_, n);
-      matvec(G.wv, in, v_, n);
-    }
+  matvec(G.wq, in, q_, n);
+  if (owns_kv) {
+    matvec(G.wk, in, k_, n);
+    matvec(G.wv, in, v_, n);
   }
   if (beside) beside(0);
   rec_->end_concurrent();
-  if (rope_in_matvec) {
-    if (beside) beside(1);
-  } else if (fuse_) {
+  const bool has_q_norm = G.q_norm.handle() != VK_NULL_HANDLE, has_k_norm = G.k_norm.handle() != VK_NULL_HANDLE;
+  const bool v_norm = cfg_.arch == ModelArch::Gemma3n;
+  if (fuse_) {
     VulkanKernels::HeadNorms norms;
     norms.q_w = has_q_norm ? &G.q_norm : nullptr;
     norms.k_w = has_k_norm ? &G.k_norm : nullptr;

@@ -1,4 +1,4 @@
-// Shared by matvec_q4_k_sg_main.glsl and matvec_q4_k_glu.comp: a lane's share of one Q4_K super-block (the lane layout
+// Shared by matvec_q4_k_sg.comp and matvec_q4_k_glu.comp: a lane's share of one Q4_K super-block (the lane layout
 // those kernels describe). The including shader declares x4 (the input as vec4).
 // Lane's share of one super-block: header hd, nibble bytes q, x starting at vec4 index xv. The scale bytes of
 // sub-blocks 2 * pair and 2 * pair + 1 are picked with shifts (no dynamic vector indexing, which may spill).
