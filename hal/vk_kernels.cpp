@@ -35,6 +35,10 @@ const char* matvec_shader(DType t) {
 
 uint32_t groups_for(uint32_t n, uint32_t wg) { return (n + wg - 1) / wg; }
 
+// One workgroup per row: wide rows (a hidden state) take 512 invocations so each loads only a few elements;
+// head-sized rows keep kRowWorkgroup.
+uint32_t row_workgroup(uint32_t n) { return n >= 1024 ? 512 : kRowWorkgroup; }
+
 struct MatvecPush {
   uint32_t rows, cols, row_bytes, w_offset;
 };
@@ -219,9 +223,7 @@ void VulkanKernels::rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const GpuB
     need_floats(*w, n, "Vulkan rmsnorm weight");
   }
   const RmsPush push{n, eps, static_cast<uint32_t>(mode)};
-  // Wide rows (a hidden state) take 512 invocations so each loads only a few elements; head-sized rows keep 128.
-  const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
-  const ComputePipeline& p = spec_pipeline("rmsnorm", 3, sizeof(RmsPush), {wg});
+  const ComputePipeline& p = spec_pipeline("rmsnorm", 3, sizeof(RmsPush), {row_workgroup(n)});
   rec.dispatch(p, {x, mode == RmsWeight::None ? x : *w, out}, push, n_rows);
 }
 
@@ -252,8 +254,7 @@ void VulkanKernels::add_rmsnorm(CommandRecorder& rec, const GpuBuffer& x, const 
                         more.d2 != nullptr ? pm : 0u,
                         more.d3 != nullptr ? 1u : 0u,
                         more.scale};
-  const uint32_t wg = n >= 1024 ? 512 : kRowWorkgroup;
-  const ComputePipeline& p = spec_pipeline("add_rmsnorm", 8, sizeof(AddRmsPush), {wg});
+  const ComputePipeline& p = spec_pipeline("add_rmsnorm", 8, sizeof(AddRmsPush), {row_workgroup(n)});
   rec.dispatch(p,
                {x, d, post_w != nullptr ? *post_w : d, more.d2 != nullptr ? *more.d2 : d,
                 more.d2_w != nullptr ? *more.d2_w : d, more.d3 != nullptr ? *more.d3 : d, w, out},
@@ -532,8 +533,6 @@ void check_streams(const VulkanKernels::Streams& s, const char* op) {
     fail("Vulkan ", op, ": bad stream shape");
   need_floats(*s.streams, uint64_t(s.n_streams) * s.stride, str_cat("Vulkan ", op, " streams").c_str());
 }
-// One workgroup per token row: as add_rmsnorm, wider for wide rows.
-uint32_t row_workgroup(uint32_t n) { return n >= 1024 ? 512 : 128; }
 }  // namespace
 
 void VulkanKernels::altup_enter(CommandRecorder& rec, const Streams& s, float eps, const AltupEnter& a) {

@@ -25,7 +25,6 @@ layout(push_constant) uniform Params {
   float scale;
 } p;
 
-float gain(uint mode, float v) { return mode == 1u ? v : (mode == 2u ? 1.0 + v : 1.0); }
 
 float inv_rms(float ss) { return inversesqrt(wg_sum(ss) / float(p.n) + p.eps); }
 

@@ -18,7 +18,7 @@ layout(std430, binding = 4) readonly buffer Router { float router[]; };
 layout(std430, binding = 5) readonly buffer Coef { float predict[]; };
 layout(std430, binding = 6) readonly buffer NormW { float norm_w[]; };
 layout(std430, binding = 7) writeonly buffer Pred { float pred[]; };
-layout(std430, binding = 8) writeonly buffer Active { float active_row[]; };
+layout(std430, binding = 8) buffer Active { float active_row[]; };
 layout(std430, binding = 9) writeonly buffer Xn { float xn[]; };
 layout(push_constant) uniform Params {
   uint n_streams;  // at most 8
@@ -33,7 +33,6 @@ layout(push_constant) uniform Params {
 
 shared float coef[64];
 
-float gain(uint mode, float v) { return mode == 1u ? v : (mode == 2u ? 1.0 + v : 1.0); }
 
 float inv_rms(float ss) { return inversesqrt(wg_sum(ss) / float(p.hidden) + p.eps); }
 
@@ -83,11 +82,6 @@ void main() {
     }
   }
   const float inv_a = inv_rms(ss_active);
-  // The active row again, from the streams (pred is write-only here): the same arithmetic as above.
-  for (uint i = lid; i < H; i += WG_SIZE) {
-    float acc = 0.0;
-    for (uint k = 0u; k < N; ++k) acc += coef[p.active_stream * N + k] * streams[k * p.stride + row + i];
-    const float v = acc + streams[a + i];
-    xn[row + i] = v * inv_a * gain(p.mode, norm_w[i]);
-  }
+  // active_row[row + i] was written above by this same invocation.
+  for (uint i = lid; i < H; i += WG_SIZE) xn[row + i] = active_row[row + i] * inv_a * gain(p.mode, norm_w[i]);
 }

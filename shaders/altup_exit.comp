@@ -27,7 +27,6 @@ layout(push_constant) uniform Params {
   uint has_out_scale;
 } p;
 
-float gain(uint mode, float v) { return mode == 1u ? v : (mode == 2u ? 1.0 + v : 1.0); }
 
 float inv_rms(float ss) { return inversesqrt(wg_sum(ss) / float(p.hidden) + p.eps); }
 

@@ -28,3 +28,6 @@ float wg_max(float v) {
   barrier();
   return total;
 }
+
+// A norm's weight factor by mode (RmsWeight): 1 w, 2 1 + w (Gemma), otherwise 1.
+float gain(uint mode, float w) { return mode == 1u ? w : (mode == 2u ? 1.0 + w : 1.0); }

@@ -31,7 +31,6 @@ layout(push_constant) uniform Params {
   float eps;
 } p;
 
-float gain(uint mode, float w) { return mode == 1u ? w : (mode == 2u ? 1.0 + w : 1.0); }
 
 float head_value(bool is_q, uint i) { return is_q ? q[i] : k[i]; }
 
