@@ -8,8 +8,12 @@
 // q >= 2, high bits (qh >> 2q) & 3), scale scales[8h + 2q + l0 / 16]. Each 8-byte run is read as two or three
 // aligned words; two super-blocks per step keep their loads in flight. x is read directly as vec4. The 32 lane sums
 // of a row are added by slice_sum (slice.glsl), so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
+// Specialization constants: 0 workgroup size (= 32 * ROWS * SPLIT), 1 ROWS, 2 ROWS_PER_SLICE (1 or 2; with 2 a slice
+// interleaves the loads of two rows and shares their x reads), 3 SPLIT (slices per row: more lanes for matrices of
+// few long rows, combined through shared memory).
 layout(constant_id = 1) const uint ROWS = 4;
+layout(constant_id = 2) const uint ROWS_PER_SLICE = 1;  // 1, or 2: a slice computes two adjacent rows
+layout(constant_id = 3) const uint SPLIT = 1;  // slices per row, each taking every SPLIT-th group of 4 super-blocks
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
@@ -44,20 +48,22 @@ Loads load_block(uint blk, uint hf, uint l0) {
 }
 
 
+// The four bytes of q as floats minus 32, without integer-to-float conversions (a quarter-rate instruction on
+// NVIDIA, which bounded this kernel): a float with the exponent bits of 2^23 holds the integer in its low mantissa
+// bits exactly, so or-ing a byte in and subtracting 2^23 + 32 gives byte - 32 with two full-rate operations.
+vec4 bytes_minus_32(uint q) {
+  return uintBitsToFloat(((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu) | 0x4b000000u) - 8388640.0;
+}
+
 float block_dot(Loads r, uint l0, uint xv) {
   vec4 s = vec4(0.0);  // per q
   for (uint w = 0; w < 2u; ++w) {
-    const uvec4 sh = uvec4(0u, 8u, 16u, 24u);
-    const uvec4 a = (uvec4(r.qa[w]) >> sh) & 0xffu, b = (uvec4(r.qb[w]) >> sh) & 0xffu;
-    const uvec4 h = (uvec4(r.qh[w]) >> sh) & 0xffu;
-    const vec4 q0 = vec4((a & 15u) | ((h & 3u) << 4)) - 32.0;
-    const vec4 q1 = vec4((b & 15u) | (((h >> 2) & 3u) << 4)) - 32.0;
-    const vec4 q2 = vec4((a >> 4) | (((h >> 4) & 3u) << 4)) - 32.0;
-    const vec4 q3 = vec4((b >> 4) | (((h >> 6) & 3u) << 4)) - 32.0;
-    s.x += dot(q0, x4[xv + w]);
-    s.y += dot(q1, x4[xv + 8u + w]);
-    s.z += dot(q2, x4[xv + 16u + w]);
-    s.w += dot(q3, x4[xv + 24u + w]);
+    // Four elements per byte lane at once: low nibbles of ql, two high bits of qh moved to bits 4..5.
+    const uint a = r.qa[w], b = r.qb[w], h = r.qh[w];
+    s.x += dot(bytes_minus_32((a & 0x0f0f0f0fu) | ((h << 4) & 0x30303030u)), x4[xv + w]);
+    s.y += dot(bytes_minus_32((b & 0x0f0f0f0fu) | ((h << 2) & 0x30303030u)), x4[xv + 8u + w]);
+    s.z += dot(bytes_minus_32(((a >> 4) & 0x0f0f0f0fu) | (h & 0x30303030u)), x4[xv + 16u + w]);
+    s.w += dot(bytes_minus_32(((b >> 4) & 0x0f0f0f0fu) | ((h >> 2) & 0x30303030u)), x4[xv + 24u + w]);
   }
   // int8 scales k, k + 2 (word 0) and k + 4, k + 6 (word 1), k = l0 / 16; shifts, no dynamic indexing.
   const uint k8 = 8u * (l0 / 16u);
@@ -70,23 +76,43 @@ float block_dot(Loads r, uint l0, uint xv) {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice;
+  const uint row = (gl_WorkGroupID.x * ROWS + slice / SPLIT) * ROWS_PER_SLICE;
   const uint token = gl_WorkGroupID.y;
-  float acc = 0.0;
+  const bool pair = ROWS_PER_SLICE == 2u;
+  const bool second = pair && row + 1u < p.rows;
+  float acc = 0.0, acc2 = 0.0;
   if (row < p.rows) {
     const uint part = lane % 8u, hf = part / 4u, l0 = 8u * (part % 4u);
     const uint row_byte = p.w_offset + row * p.row_bytes;
+    const uint row_byte2 = row_byte + (second ? p.row_bytes : 0u);  // without a second row: row again, not stored
     const uint xbase = (token * p.cols + 128u * hf + l0) / 4u;
-    const uint blocks = p.cols / 256u;
-    uint b = lane / 8u;
-    for (; b + 4u < blocks; b += 8u) {
+    const uint blocks = p.cols / 256u, stride = 4u * SPLIT;
+    uint b = ((slice % SPLIT) * 32u + lane) / 8u;
+    for (; b + stride < blocks; b += 2u * stride) {
       const Loads r0 = load_block(row_byte + 210u * b, hf, l0);
-      const Loads r1 = load_block(row_byte + 210u * (b + 4u), hf, l0);
+      const Loads r1 = load_block(row_byte + 210u * (b + stride), hf, l0);
+      Loads s0, s1;
+      if (pair) {
+        s0 = load_block(row_byte2 + 210u * b, hf, l0);
+        s1 = load_block(row_byte2 + 210u * (b + stride), hf, l0);
+      }
       acc += block_dot(r0, l0, xbase + 64u * b);
-      acc += block_dot(r1, l0, xbase + 64u * (b + 4u));
+      acc += block_dot(r1, l0, xbase + 64u * (b + stride));
+      if (pair) acc2 += block_dot(s0, l0, xbase + 64u * b) + block_dot(s1, l0, xbase + 64u * (b + stride));
     }
-    if (b < blocks) acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
+    if (b < blocks) {
+      acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
+      if (pair) acc2 += block_dot(load_block(row_byte2 + 210u * b, hf, l0), l0, xbase + 64u * b);
+    }
   }
-  const float total = slice_sum(acc);
-  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
+  const float total = split_combine(slice_sum(acc), slice, lane, SPLIT);
+  float total2 = 0.0;
+  if (pair) {
+    barrier();  // slice_sum's shared-memory fallback and split_combine reuse their shared arrays
+    total2 = split_combine(slice_sum(acc2), slice, lane, SPLIT);
+  }
+  if (lane == 0u && slice % SPLIT == 0u && row < p.rows) {
+    y[token * p.rows + row] = total;
+    if (second) y[token * p.rows + row + 1u] = total2;
+  }
 }
