@@ -147,12 +147,6 @@ VulkanKernels::~VulkanKernels() = default;
 
 bool VulkanKernels::matvec_supports(DType t) { return matvec_shader(t) != nullptr; }
 
-uint32_t VulkanKernels::sg_split(uint32_t rows, uint32_t cols) const {
-  // Matrices of at most 16384 rows give each row up to splitk_max_ slices (UNICORN_VK_SPLITK), one per 4
-  // super-blocks, so that few long rows still fill the GPU.
-  return rows <= 16384 ? std::clamp<uint32_t>(cols / 256 / 4, 1, splitk_max_) : 1;
-}
-
 const ComputePipeline& VulkanKernels::pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                                uint32_t workgroup_size) {
   auto& slot = pipelines_[shader];
@@ -189,7 +183,10 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
     const uint32_t rows_per_slice =
         dtype == DType::Q6_K && (q6k_pair_ == Q6kPair::All || (q6k_pair_ == Q6kPair::Head && rows >= 32768)) ? 2 : 1;
-    const uint32_t split = sg_split(rows, cols);
+    // Split rows (UNICORN_VK_SPLITK=N, N <= 8): matrices of at most 16384 rows give each row up to N slices, one
+    // per 4 super-blocks, so that few long rows still fill the GPU; the workgroup stays at 128 lanes when it can.
+    const uint32_t blocks = cols / 256;
+    const uint32_t split = rows <= 16384 ? std::clamp<uint32_t>(blocks / 4, 1, splitk_max_) : 1;
     const uint32_t sg_rows = std::max<uint32_t>(1, kSgRows / split);
     const uint32_t groups = groups_for(rows, sg_rows * rows_per_slice);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
@@ -475,12 +472,11 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   check_weights("matvec_glu up", dtype, up, 0, rows, cols);
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_glu x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_glu y");
-  const uint32_t split = sg_split(rows, cols);
-  const uint32_t glu_rows = std::max<uint32_t>(1, 4 / split);
+  constexpr uint32_t kGluRows = 4;
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
-                                           {32 * glu_rows * split, glu_rows, static_cast<uint32_t>(act), split});
-  rec.dispatch(p, {gate, up, x, y}, push, groups_for(rows, glu_rows), n_tokens, 1, "matvec_q4_k_glu");
+                                           {32 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
+  rec.dispatch(p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, 1, "matvec_q4_k_glu");
 }
 
 void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,

@@ -260,8 +260,6 @@ class VulkanKernels {
 
  private:
   // Pipeline keyed by shader and specialization constants (spec[0] = workgroup size).
-  // Slices per row of the Q4_K / Q6_K decode mat-vecs (matvec_*_sg, matvec_q4_k_glu) for a rows x cols matrix.
-  uint32_t sg_split(uint32_t rows, uint32_t cols) const;
   const ComputePipeline& spec_pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                        const std::vector<uint32_t>& spec);
   const ComputePipeline& pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,

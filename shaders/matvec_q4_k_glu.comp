@@ -6,11 +6,9 @@
 // the lane issues the loads of both rows (four 16-byte weight loads per row per step) before using them, so a warp
 // keeps twice the bytes in flight (8192x2048 on the H200: 20.8 us, against 29.6 with separate gate and up slices),
 // and lane 0 applies the GLU without shared memory. Saves the separate GLU dispatch and its barrier.
-// Specialization constants: 0 workgroup size (= 32 * ROWS * SPLIT), 1 ROWS, 2 ACT (0 SiLU, 1 GELU-tanh), 3 SPLIT
-// (slices per row, their sums combined through shared memory).
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS, 2 ACT (0 SiLU, 1 GELU-tanh).
 layout(constant_id = 1) const uint ROWS = 4;
 layout(constant_id = 2) const uint ACT = 0;
-layout(constant_id = 3) const uint SPLIT = 1;  // slices per row, each taking every SPLIT-th group of 4 super-blocks
 layout(std430, binding = 0) readonly buffer Gate { uvec4 g4[]; };
 layout(std430, binding = 1) readonly buffer Up { uvec4 u4[]; };
 layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
@@ -27,21 +25,21 @@ layout(push_constant) uniform Params {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice / SPLIT;
+  const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc_g = 0.0, acc_u = 0.0;
   if (row < p.rows) {
     const uint part = lane % 8u, pair = part / 2u;
     const uint base = (row * p.row_bytes) / 16u;
     const uint xbase = (token * p.cols) / 4u + 16u * pair + 4u * (part % 2u);
-    const uint blocks = p.cols / 256u, stride = 4u * SPLIT;
-    uint b = ((slice % SPLIT) * 32u + lane) / 8u;
-    for (; b + stride < blocks; b += 2u * stride) {
-      const uint o0 = base + 9u * b, o1 = o0 + 9u * stride;
+    const uint blocks = p.cols / 256u;
+    uint b = lane / 8u;
+    for (; b + 4u < blocks; b += 8u) {
+      const uint o0 = base + 9u * b, o1 = o0 + 36u;
       const uvec4 ghd0 = g4[o0], gq0 = g4[o0 + 1u + part], ghd1 = g4[o1], gq1 = g4[o1 + 1u + part];
       const uvec4 uhd0 = u4[o0], uq0 = u4[o0 + 1u + part], uhd1 = u4[o1], uq1 = u4[o1 + 1u + part];
-      acc_g += block_dot(ghd0, gq0, pair, xbase + 64u * b) + block_dot(ghd1, gq1, pair, xbase + 64u * (b + stride));
-      acc_u += block_dot(uhd0, uq0, pair, xbase + 64u * b) + block_dot(uhd1, uq1, pair, xbase + 64u * (b + stride));
+      acc_g += block_dot(ghd0, gq0, pair, xbase + 64u * b) + block_dot(ghd1, gq1, pair, xbase + 64u * (b + 4u));
+      acc_u += block_dot(uhd0, uq0, pair, xbase + 64u * b) + block_dot(uhd1, uq1, pair, xbase + 64u * (b + 4u));
     }
     if (b < blocks) {
       const uint o0 = base + 9u * b;
@@ -50,10 +48,10 @@ void main() {
       acc_u += block_dot(uhd, uq, pair, xbase + 64u * b);
     }
   }
-  const float g = split_combine(slice_sum(acc_g), slice, lane, SPLIT);
-  barrier();  // slice_sum's shared-memory fallback and split_combine reuse their shared arrays
-  const float u = split_combine(slice_sum(acc_u), slice, lane, SPLIT);
-  if (lane == 0u && slice % SPLIT == 0u && row < p.rows) {
+  const float g = slice_sum(acc_g);
+  barrier();  // slice_sum's shared-memory fallback reuses wg_partial
+  const float u = slice_sum(acc_u);
+  if (lane == 0u && row < p.rows) {
     float a;
     if (ACT == 0u) {
       a = g / (1.0 + exp(-g));
