@@ -1,7 +1,6 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
-#include <algorithm>
 #include <cstdlib>
 
 #include "base/error.h"
@@ -123,12 +122,6 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   set_matmul_f16_math(e == nullptr || std::string(e) != "0");
   if (const char* n = std::getenv("UNICORN_VK_NARROW_MATVEC")) narrow_matvec_ = std::string(n) != "0";
   if (const char* ps = std::getenv("UNICORN_VK_PROFILE_SHAPES")) profile_shapes_ = std::string(ps) == "1";
-  // UNICORN_VK_Q6K_PAIR=head|all: Q6_K decode slices compute two rows (head: matrices of >= 32768 rows) (A/B runs).
-  if (const char* k = std::getenv("UNICORN_VK_SPLITK")) splitk_max_ = std::clamp<uint32_t>(std::atoi(k), 1, 8);
-  if (const char* q = std::getenv("UNICORN_VK_Q6K_PAIR")) {
-    const std::string v = q;
-    q6k_pair_ = v == "head" ? Q6kPair::Head : v == "all" ? Q6kPair::All : Q6kPair::Off;
-  }
   coop_matrix_ = ctx_.coop_matrix() != CoopMatrix::None;
   const char* int_dot = std::getenv("UNICORN_VK_INT_DOT");
   set_matvec_int_dot(int_dot == nullptr || std::string(int_dot) != "0");
@@ -181,21 +174,11 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
   // two blocks in flight (matvec_q4_k_sg / matvec_q6_k_sg). Q4_K's uvec4 loads need a 16-byte aligned matrix.
   if ((dtype == DType::Q4_K || dtype == DType::Q6_K) && cols % 256 == 0) {
     constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
-    const uint32_t rows_per_slice =
-        dtype == DType::Q6_K && (q6k_pair_ == Q6kPair::All || (q6k_pair_ == Q6kPair::Head && rows >= 32768)) ? 2 : 1;
-    // Split rows (UNICORN_VK_SPLITK=N, N <= 8): matrices of at most 16384 rows give each row up to N slices, one
-    // per 4 super-blocks, so that few long rows still fill the GPU; the workgroup stays at 128 lanes when it can.
-    const uint32_t blocks = cols / 256;
-    const uint32_t split = rows <= 16384 ? std::clamp<uint32_t>(blocks / 4, 1, splitk_max_) : 1;
-    const uint32_t sg_rows = std::max<uint32_t>(1, kSgRows / split);
-    const uint32_t groups = groups_for(rows, sg_rows * rows_per_slice);
+    const uint32_t groups = groups_for(rows, kSgRows);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
     if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
       const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
-      const uint32_t lanes = 32 * sg_rows * split;
-      const ComputePipeline& p =
-          dtype == DType::Q4_K ? spec_pipeline(sg, 3, sizeof(MatvecPush), {lanes, sg_rows, split})
-                               : spec_pipeline(sg, 3, sizeof(MatvecPush), {lanes, sg_rows, rows_per_slice, split});
+      const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
       rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, label);
       return;
     }

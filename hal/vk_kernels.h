@@ -271,10 +271,7 @@ class VulkanKernels {
   WideTile wide_tile_ = WideTile::Auto;
   bool f16_math_ = false;
   bool narrow_matvec_ = true;
-  bool profile_shapes_ = false;
-  enum class Q6kPair { Off, Head, All };
-  Q6kPair q6k_pair_ = Q6kPair::Off;
-  uint32_t splitk_max_ = 1;  // UNICORN_VK_SPLITK: most slices per decode mat-vec row (Q4_K / Q6_K)  // UNICORN_VK_PROFILE_SHAPES=1: mat-vec profile labels name the shape
+  bool profile_shapes_ = false;  // UNICORN_VK_PROFILE_SHAPES=1: mat-vec profile labels name the shape
   bool coop_matrix_ = false;
   bool int_dot_ = false;
   bool kv_f16_ = false;

@@ -7,10 +7,8 @@
 // (sub-block 2 * pair), their high nibbles the same offsets + 32 (sub-block 2 * pair + 1). Two super-blocks per
 // step keep two 16-byte loads per lane in flight. x is read directly as vec4 (it is small and cache-resident). The
 // 32 lane sums of a row are added by slice_sum (slice.glsl), so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS * SPLIT), 1 ROWS, 2 SPLIT (slices per row: more lanes for
-// matrices of few long rows, combined through shared memory).
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
-layout(constant_id = 2) const uint SPLIT = 1;  // slices per row, each taking every SPLIT-th group of 4 super-blocks
 layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
@@ -27,27 +25,27 @@ layout(push_constant) uniform Params {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice / SPLIT;
+  const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc = 0.0;
   if (row < p.rows) {
     const uint part = lane % 8u, pair = part / 2u;
     const uint base = (p.w_offset + row * p.row_bytes) / 16u;  // in uvec4 units; a super-block is 9
     const uint xbase = (token * p.cols) / 4u + 16u * pair + 4u * (part % 2u);
-    const uint blocks = p.cols / 256u, stride = 4u * SPLIT;
-    uint b = ((slice % SPLIT) * 32u + lane) / 8u;
-    for (; b + stride < blocks; b += 2u * stride) {
-      const uint o0 = base + 9u * b, o1 = o0 + 9u * stride;
+    const uint blocks = p.cols / 256u;
+    uint b = lane / 8u;
+    for (; b + 4u < blocks; b += 8u) {
+      const uint o0 = base + 9u * b, o1 = o0 + 36u;
       const uvec4 hd0 = w4[o0], q0 = w4[o0 + 1u + part];
       const uvec4 hd1 = w4[o1], q1 = w4[o1 + 1u + part];
       acc += block_dot(hd0, q0, pair, xbase + 64u * b);
-      acc += block_dot(hd1, q1, pair, xbase + 64u * (b + stride));
+      acc += block_dot(hd1, q1, pair, xbase + 64u * (b + 4u));
     }
     if (b < blocks) {
       const uint o0 = base + 9u * b;
       acc += block_dot(w4[o0], w4[o0 + 1u + part], pair, xbase + 64u * b);
     }
   }
-  const float total = split_combine(slice_sum(acc), slice, lane, SPLIT);
-  if (lane == 0u && slice % SPLIT == 0u && row < p.rows) y[token * p.rows + row] = total;
+  const float total = slice_sum(acc);
+  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
 }

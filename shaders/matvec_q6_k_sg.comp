@@ -8,12 +8,8 @@
 // q >= 2, high bits (qh >> 2q) & 3), scale scales[8h + 2q + l0 / 16]. Each 8-byte run is read as two or three
 // aligned words; two super-blocks per step keep their loads in flight. x is read directly as vec4. The 32 lane sums
 // of a row are added by slice_sum (slice.glsl), so any subgroup size works.
-// Specialization constants: 0 workgroup size (= 32 * ROWS * SPLIT), 1 ROWS, 2 ROWS_PER_SLICE (1 or 2; with 2 a slice
-// interleaves the loads of two rows and shares their x reads), 3 SPLIT (slices per row: more lanes for matrices of
-// few long rows, combined through shared memory).
+// Specialization constants: 0 workgroup size (= 32 * ROWS), 1 ROWS.
 layout(constant_id = 1) const uint ROWS = 4;
-layout(constant_id = 2) const uint ROWS_PER_SLICE = 1;  // 1, or 2: a slice computes two adjacent rows
-layout(constant_id = 3) const uint SPLIT = 1;  // slices per row, each taking every SPLIT-th group of 4 super-blocks
 layout(std430, binding = 1) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
@@ -49,8 +45,8 @@ Loads load_block(uint blk, uint hf, uint l0) {
 
 
 // The four bytes of q as floats minus 32, without integer-to-float conversions (a quarter-rate instruction on
-// NVIDIA, which bounded this kernel): a float with the exponent bits of 2^23 holds the integer in its low mantissa
-// bits exactly, so or-ing a byte in and subtracting 2^23 + 32 gives byte - 32 with two full-rate operations.
+// NVIDIA): a float with the exponent bits of 2^23 holds the integer in its low mantissa bits exactly, so or-ing a
+// byte in and subtracting 2^23 + 32 gives byte - 32 with two full-rate operations.
 vec4 bytes_minus_32(uint q) {
   return uintBitsToFloat(((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu) | 0x4b000000u) - 8388640.0;
 }
@@ -76,43 +72,23 @@ float block_dot(Loads r, uint l0, uint xv) {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = (gl_WorkGroupID.x * ROWS + slice / SPLIT) * ROWS_PER_SLICE;
+  const uint row = gl_WorkGroupID.x * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
-  const bool pair = ROWS_PER_SLICE == 2u;
-  const bool second = pair && row + 1u < p.rows;
-  float acc = 0.0, acc2 = 0.0;
+  float acc = 0.0;
   if (row < p.rows) {
     const uint part = lane % 8u, hf = part / 4u, l0 = 8u * (part % 4u);
     const uint row_byte = p.w_offset + row * p.row_bytes;
-    const uint row_byte2 = row_byte + (second ? p.row_bytes : 0u);  // without a second row: row again, not stored
     const uint xbase = (token * p.cols + 128u * hf + l0) / 4u;
-    const uint blocks = p.cols / 256u, stride = 4u * SPLIT;
-    uint b = ((slice % SPLIT) * 32u + lane) / 8u;
-    for (; b + stride < blocks; b += 2u * stride) {
+    const uint blocks = p.cols / 256u;
+    uint b = lane / 8u;
+    for (; b + 4u < blocks; b += 8u) {
       const Loads r0 = load_block(row_byte + 210u * b, hf, l0);
-      const Loads r1 = load_block(row_byte + 210u * (b + stride), hf, l0);
-      Loads s0, s1;
-      if (pair) {
-        s0 = load_block(row_byte2 + 210u * b, hf, l0);
-        s1 = load_block(row_byte2 + 210u * (b + stride), hf, l0);
-      }
+      const Loads r1 = load_block(row_byte + 210u * (b + 4u), hf, l0);
       acc += block_dot(r0, l0, xbase + 64u * b);
-      acc += block_dot(r1, l0, xbase + 64u * (b + stride));
-      if (pair) acc2 += block_dot(s0, l0, xbase + 64u * b) + block_dot(s1, l0, xbase + 64u * (b + stride));
+      acc += block_dot(r1, l0, xbase + 64u * (b + 4u));
     }
-    if (b < blocks) {
-      acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
-      if (pair) acc2 += block_dot(load_block(row_byte2 + 210u * b, hf, l0), l0, xbase + 64u * b);
-    }
+    if (b < blocks) acc += block_dot(load_block(row_byte + 210u * b, hf, l0), l0, xbase + 64u * b);
   }
-  const float total = split_combine(slice_sum(acc), slice, lane, SPLIT);
-  float total2 = 0.0;
-  if (pair) {
-    barrier();  // slice_sum's shared-memory fallback and split_combine reuse their shared arrays
-    total2 = split_combine(slice_sum(acc2), slice, lane, SPLIT);
-  }
-  if (lane == 0u && slice % SPLIT == 0u && row < p.rows) {
-    y[token * p.rows + row] = total;
-    if (second) y[token * p.rows + row + 1u] = total2;
-  }
+  const float total = slice_sum(acc);
+  if (lane == 0u && row < p.rows) y[token * p.rows + row] = total;
 }

@@ -16,16 +16,3 @@ float slice_sum(float acc) {
     for (uint i = 0; i < 32u; ++i) total += wg_partial[gl_LocalInvocationID.x + i];
   return total;
 }
-
-// Split rows: with split > 1 slices per row (slices s .. s + split - 1 of a workgroup, s a multiple of split), the
-// row's total from each slice's slice_sum, valid in lane 0 of the row's first slice. Call from uniform control flow.
-shared float split_part[32];
-float split_combine(float partial, uint slice, uint lane, uint split) {
-  if (split == 1u) return partial;
-  if (lane == 0u) split_part[slice] = partial;
-  barrier();
-  float total = 0.0;
-  if (slice % split == 0u)
-    for (uint j = 0; j < split; ++j) total += split_part[slice + j];
-  return total;
-}
