@@ -290,6 +290,8 @@ class VulkanModel final : public Model {
 
   // Activations, cap_ rows each; ids_, logits_ and hidden_ are host-visible (written / read by the host).
   GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
+  GpuBuffer logits_dev_;  // the head's output in device memory, copied to logits_ (when stage_logits_)
+  bool stage_logits_ = false;  // discrete GPUs; UNICORN_VK_STAGE_LOGITS=1 / 0 forces it on / off (tests, A/B runs)
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
@@ -351,6 +353,8 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   LP_ = static_cast<uint32_t>(cfg_.n_layers) * P_;
   profile_ = opts.profile;
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
+  stage_logits_ = !ctx_->is_uma();
+  if (const char* e = std::getenv("UNICORN_VK_STAGE_LOGITS")) stage_logits_ = std::string(e) == "1";
   if (N_ > VulkanKernels::kMaxStreams) fuse_ = false;  // the fused AltUp kernels hold at most that many streams
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
@@ -540,6 +544,9 @@ void VulkanModel::ensure_capacity(int n, int pos, bool all_logits) {
   if (!cpu_tail_ && logit_rows > logits_cap_) {
     logits_cap_ = logit_rows;
     logits_ = GpuBuffer(c, uint64_t(logit_rows) * cfg_.vocab_size * 4, BufferPlace::HostVisible);
+    // On a discrete GPU the head writes its logits to device memory and one copy moves them to the host-visible
+    // buffer: written from the shader, 4-byte stores cross PCIe one by one and held the head back.
+    if (stage_logits_) logits_dev_ = GpuBuffer(c, uint64_t(logit_rows) * cfg_.vocab_size * 4, BufferPlace::DeviceLocal);
   }
 }
 
@@ -626,10 +633,12 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
     }
   }
   const GpuMatrix& head = lm_head_.buf.handle() != VK_NULL_HANDLE ? lm_head_ : embed_;
-  kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, *head_in, logits_, rows);
+  const GpuBuffer& out = stage_logits_ ? logits_dev_ : logits_;
+  kernels_->matvec(*rec_, lm_head_.dtype, head.buf, 0, lm_head_.rows, lm_head_.cols, *head_in, out, rows);
   const uint32_t n_logits = rows * static_cast<uint32_t>(cfg_.vocab_size);
   if (cfg_.final_softcap > 0)
-    kernels_->unary(*rec_, logits_, logits_, n_logits, hal::UnaryOp::SoftCap, static_cast<float>(cfg_.final_softcap));
+    kernels_->unary(*rec_, out, out, n_logits, hal::UnaryOp::SoftCap, static_cast<float>(cfg_.final_softcap));
+  if (stage_logits_) rec_->copy(logits_dev_, 0, logits_, 0, uint64_t(n_logits) * 4);
   submit();
   logits_.download(logits, uint64_t(n_logits) * 4);
   n_cached_ = pos + n;

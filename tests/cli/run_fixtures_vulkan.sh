@@ -8,7 +8,8 @@
 #    the F32 cache's;
 #  - every weight sent to host-visible memory (UNICORN_VK_BUDGET_MIB=0) gives the same result as device-local, and
 #    the same whether a background thread writes it during the first forward or the load writes it first (device-local
-#    weights likewise: mapped on UMA devices, staged on the transfer queue of a discrete GPU);
+#    weights likewise: mapped on UMA devices, staged on the transfer queue of a discrete GPU), and logits copied from
+#    device memory or written directly are the same;
 #  - quantized GGUFs (Q4_K_M, Q8_0, made by `unicorn quantize`): vulkan vs the CPU on the same file within 2e-2
 #    relative L2 (the CPU rounds activations to int8 for quantized weights, the GPU keeps them F32) and the same
 #    greedy ids;
@@ -118,6 +119,11 @@ for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3n-tiny"; do
   same "$name.device" "$name.devicesync" 1e-6 || failures=$((failures + 1))
   UNICORN_VK_ASYNC_UPLOAD=slow run "$name.deviceslow" "$model" "$ids" --device vulkan || failures=$((failures + 1))
   same "$name.devicesync" "$name.deviceslow" 1e-6 || failures=$((failures + 1))
+  # Logits through a device-local buffer and one copy (the default on discrete GPUs) or written directly to the
+  # host-visible buffer (UMA): the same numbers, softcap included.
+  UNICORN_VK_STAGE_LOGITS=1 run "$name.staged" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  UNICORN_VK_STAGE_LOGITS=0 run "$name.direct" "$model" "$ids" --device vulkan || failures=$((failures + 1))
+  same "$name.staged" "$name.direct" 1e-6 || failures=$((failures + 1))
 done
 
 echo "== F16 KV cache: vulkan vs the CPU, both --kv-f16 (the same rounded cache), and vs the F32 cache"
