@@ -359,9 +359,12 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   need_floats(scores, uint64_t(n_heads) * kv_len, "Vulkan attention scores");
   const AttnPush push{n_heads, n_kv_heads, head_dim, kv_start, kv_len, scale, softcap};
   // vec4 reads and the value sum split over the workgroup when the head allows it (every model's head_dim does).
-  constexpr uint32_t kDecodeWorkgroup = 256;
-  if (head_dim % 4 == 0 && head_dim <= 4 * kDecodeWorkgroup) {
-    rec.dispatch(pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), kDecodeWorkgroup),
+  // Wide heads get a wider workgroup so that the value sum still has 16 key groups (Gemma 3n's 256: 1024 lanes).
+  uint32_t decode_wg = 256;
+  const uint32_t max_wg = ctx_.properties().limits.maxComputeWorkGroupInvocations;
+  while (decode_wg < 1024 && decode_wg * 2 <= max_wg && decode_wg / (head_dim / 4) < 16) decode_wg *= 2;
+  if (head_dim % 4 == 0 && head_dim <= 4 * decode_wg) {
+    rec.dispatch(spec_pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), {decode_wg}),
                  {q, k_cache, v_cache, scores, out}, push, n_heads, 1, 1, "attn_decode");
     return;
   }

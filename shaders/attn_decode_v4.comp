@@ -6,7 +6,8 @@
 // and head_dim <= 4 * WG_SIZE, reading q, K and V as vec4. The weighted sum over values is split across the
 // workgroup: invocation (g, c) adds keys t = g, g + G, ... into vec4 column c (G = WG_SIZE / (head_dim / 4) groups),
 // and the G partial sums are added in shared memory. attn_decode.comp gives each invocation one scalar column and
-// walks all keys serially, which left decode latency-bound on a GPU.
+// walks all keys serially, which left decode latency-bound on a GPU. Up to SHARED_SCORES keys keep their scores in
+// shared memory (the scores buffer is then untouched); longer windows use the scores buffer.
 layout(std430, binding = 0) readonly buffer Q { vec4 q4[]; };
 layout(std430, binding = 1) readonly buffer K { KV_VEC4 k4[]; };
 layout(std430, binding = 2) readonly buffer V { KV_VEC4 v4[]; };
@@ -23,6 +24,14 @@ layout(push_constant) uniform Params {
 } p;
 
 shared vec4 partial4[WG_SIZE];
+const uint SHARED_SCORES = 1024u;
+shared float score_sh[SHARED_SCORES];
+bool scores_shared() { return p.kv_len <= SHARED_SCORES; }
+float score_get(uint s_base, uint t) { return scores_shared() ? score_sh[t] : scores[s_base + t]; }
+void score_set(uint s_base, uint t, float v) {
+  if (scores_shared()) score_sh[t] = v;
+  else scores[s_base + t] = v;
+}
 
 void main() {
   const uint h = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x;
@@ -40,25 +49,26 @@ void main() {
     for (uint d = 0; d < hd4; ++d) acc += q4[q_base + d] * vec4(k4[k_base + d]);
     float s = (acc.x + acc.y + acc.z + acc.w) * p.scale;
     if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
-    scores[s_base + t] = s;
+    score_set(s_base, t, s);
     local_max = max(local_max, s);
   }
   const float m = wg_max(local_max);
   float local_sum = 0.0;
   for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
-    const float e = exp(scores[s_base + t] - m);
-    scores[s_base + t] = e;
+    const float e = exp(score_get(s_base, t) - m);
+    score_set(s_base, t, e);
     local_sum += e;
   }
   const float inv = 1.0 / wg_sum(local_sum);
   // The weights written above by other invocations must be visible before the weighted sum reads them.
   memoryBarrierBuffer();
+  memoryBarrierShared();
   barrier();
   const uint groups = WG_SIZE / hd4, col = tid % hd4, g = tid / hd4;
   vec4 acc = vec4(0.0);
   if (g < groups) {
     const uint v_base = p.kv_start * kv_stride + kvh * hd4 + col;
-    for (uint t = g; t < p.kv_len; t += groups) acc += scores[s_base + t] * vec4(v4[v_base + t * kv_stride]);
+    for (uint t = g; t < p.kv_len; t += groups) acc += score_get(s_base, t) * vec4(v4[v_base + t * kv_stride]);
   }
   partial4[tid] = acc;
   barrier();

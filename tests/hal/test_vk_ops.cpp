@@ -448,7 +448,9 @@ TEST_CASE("vulkan decode attention matches a double-precision reference (GQA, wi
                         // Gemma-sized heads; 48 vec4 columns leave part of the workgroup idle; head_dim % 4 != 0
                         // takes the scalar kernel.
                         Case{8, 2, 256, 70, 5, 61, 0.0f}, Case{4, 4, 192, 33, 0, 33, 0.0f},
-                        Case{2, 1, 30, 25, 0, 25, 3.0f}}) {
+                        Case{2, 1, 30, 25, 0, 25, 3.0f},
+                        // Past attn_decode_v4's 1024 shared-memory scores: the scores buffer instead.
+                        Case{2, 1, 64, 1300, 100, 1200, 2.0f}, Case{2, 2, 256, 1100, 0, 1025, 0.0f}}) {
     INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
                   << c.kv_len << ") softcap " << c.softcap);
     const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
