@@ -24,6 +24,7 @@ layout(push_constant) uniform Params {
 } p;
 
 shared vec4 partial4[WG_SIZE];
+shared float qk_part[WG_SIZE];
 const uint SHARED_SCORES = 1024u;
 shared float score_sh[SHARED_SCORES];
 bool scores_shared() { return p.kv_len <= SHARED_SCORES; }
@@ -42,15 +43,34 @@ void main() {
   const uint s_base = h * p.kv_len;
   const float neg_inf = uintBitsToFloat(0xff800000u);
 
+  // Short windows leave most invocations without a key: then S (a power of two up to 8 dividing head_dim / 4)
+  // invocations share each key's dot product and add their parts through shared memory.
+  uint S = 1u;
+  while (S < 8u && 2u * S * p.kv_len <= WG_SIZE && hd4 % (2u * S) == 0u) S *= 2u;
+  const uint per = hd4 / S, sub = tid % S, keys_per_step = WG_SIZE / S;
   float local_max = neg_inf;
-  for (uint t = tid; t < p.kv_len; t += WG_SIZE) {
-    const uint k_base = (p.kv_start + t) * kv_stride + kvh * hd4;
-    vec4 acc = vec4(0.0);
-    for (uint d = 0; d < hd4; ++d) acc += q4[q_base + d] * vec4(k4[k_base + d]);
-    float s = (acc.x + acc.y + acc.z + acc.w) * p.scale;
-    if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
-    score_set(s_base, t, s);
-    local_max = max(local_max, s);
+  for (uint t0 = 0; t0 < p.kv_len; t0 += keys_per_step) {  // the same trip count in every invocation
+    const uint t = t0 + tid / S;
+    float part = 0.0;
+    if (t < p.kv_len) {
+      const uint k_base = (p.kv_start + t) * kv_stride + kvh * hd4 + sub * per;
+      vec4 acc = vec4(0.0);
+      for (uint d = 0; d < per; ++d) acc += q4[q_base + sub * per + d] * vec4(k4[k_base + d]);
+      part = acc.x + acc.y + acc.z + acc.w;
+    }
+    if (S > 1u) {
+      qk_part[tid] = part;
+      barrier();
+      if (sub == 0u)
+        for (uint j = 1u; j < S; ++j) part += qk_part[tid + j];
+      barrier();
+    }
+    if (sub == 0u && t < p.kv_len) {
+      float s = part * p.scale;
+      if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
+      score_set(s_base, t, s);
+      local_max = max(local_max, s);
+    }
   }
   const float m = wg_max(local_max);
   float local_sum = 0.0;
