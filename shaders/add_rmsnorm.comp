@@ -1,5 +1,4 @@
 #version 450
-#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 // One workgroup per row of n: a residual add followed by the next RMSNorm, in one dispatch instead of two to seven:
@@ -29,14 +28,6 @@ layout(push_constant) uniform Params {
 
 float inv_rms(float ss) { return inversesqrt(wg_sum(ss) / float(p.n) + p.eps); }
 
-// Element i of the row after the adds and the scale.
-float sum_at(uint base, uint i, float post, float post2) {
-  float v = x[base + i] + (p.post_mode != 0u ? d[base + i] * post * gain(p.post_mode, dw[i]) : d[base + i]);
-  if (p.d2_mode != 0u) v += d2[base + i] * post2 * gain(p.d2_mode, d2w[i]);
-  if (p.has_d3 != 0u) v += d3[base + i];
-  return v * p.scale;
-}
-
 void main() {
   const uint base = gl_WorkGroupID.x * p.n;
   float post = 1.0, post2 = 1.0;
@@ -50,31 +41,12 @@ void main() {
     for (uint i = gl_LocalInvocationID.x; i < p.n; i += WG_SIZE) s += d2[base + i] * d2[base + i];
     post2 = inv_rms(s);
   }
-  // Rows of up to CACHED * WG_SIZE elements keep each invocation's sums in registers (a loop of fixed length, so the
-  // array is not spilled) instead of reading x back after the reduction.
-  const uint CACHED = 8u;
-  if (p.n <= CACHED * WG_SIZE) {
-    float v[CACHED];
-    float ss = 0.0;
-    [[unroll]] for (uint k = 0; k < CACHED; ++k) {
-      const uint i = gl_LocalInvocationID.x + k * WG_SIZE;
-      v[k] = 0.0;
-      if (i < p.n) {
-        v[k] = sum_at(base, i, post, post2);
-        x[base + i] = v[k];
-        ss += v[k] * v[k];
-      }
-    }
-    const float inv = inv_rms(ss);
-    [[unroll]] for (uint k = 0; k < CACHED; ++k) {
-      const uint i = gl_LocalInvocationID.x + k * WG_SIZE;
-      if (i < p.n) outv[base + i] = v[k] * inv * gain(p.mode, w[i]);
-    }
-    return;
-  }
   float ss = 0.0;
   for (uint i = gl_LocalInvocationID.x; i < p.n; i += WG_SIZE) {
-    const float v = sum_at(base, i, post, post2);
+    float v = x[base + i] + (p.post_mode != 0u ? d[base + i] * post * gain(p.post_mode, dw[i]) : d[base + i]);
+    if (p.d2_mode != 0u) v += d2[base + i] * post2 * gain(p.d2_mode, d2w[i]);
+    if (p.has_d3 != 0u) v += d3[base + i];
+    v *= p.scale;
     x[base + i] = v;  // read back below by this same invocation only
     ss += v * v;
   }
