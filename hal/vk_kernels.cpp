@@ -1,6 +1,7 @@
 #include "hal/vk_kernels.h"
 
 #ifdef UNICORN_HAVE_VULKAN
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/error.h"
@@ -362,7 +363,8 @@ void VulkanKernels::attention_decode(CommandRecorder& rec, const GpuBuffer& q, c
   // Wide heads get a wider workgroup so that the value sum still has 16 key groups (Gemma 3n's 256: 1024 lanes).
   uint32_t decode_wg = 256;
   const uint32_t max_wg = ctx_.properties().limits.maxComputeWorkGroupInvocations;
-  while (decode_wg < 1024 && decode_wg * 2 <= max_wg && decode_wg / (head_dim / 4) < 16) decode_wg *= 2;
+  while (decode_wg < 1024 && decode_wg * 2 <= max_wg && decode_wg / std::max<uint32_t>(1, head_dim / 4) < 16)
+    decode_wg *= 2;
   if (head_dim % 4 == 0 && head_dim <= 4 * decode_wg) {
     rec.dispatch(spec_pipeline(kv_shader("attn_decode_v4"), 5, sizeof(AttnPush), {decode_wg}),
                  {q, k_cache, v_cache, scores, out}, push, n_heads, 1, 1, "attn_decode");

@@ -450,7 +450,8 @@ TEST_CASE("vulkan decode attention matches a double-precision reference (GQA, wi
                         Case{8, 2, 256, 70, 5, 61, 0.0f}, Case{4, 4, 192, 33, 0, 33, 0.0f},
                         Case{2, 1, 30, 25, 0, 25, 3.0f},
                         // Past attn_decode_v4's 1024 shared-memory scores: the scores buffer instead.
-                        Case{2, 1, 64, 1300, 100, 1200, 2.0f}, Case{2, 2, 256, 1100, 0, 1025, 0.0f}}) {
+                        Case{2, 1, 64, 1300, 100, 1200, 2.0f}, Case{2, 2, 256, 1100, 0, 1025, 0.0f},
+                        Case{2, 1, 2, 9, 0, 9, 0.0f}}) {  // a head narrower than one vec4
     INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " dim " << c.head_dim << " window [" << c.kv_start << ", +"
                   << c.kv_len << ") softcap " << c.softcap);
     const size_t kv_floats = size_t(c.positions) * c.n_kv_heads * c.head_dim;
