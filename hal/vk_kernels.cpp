@@ -166,8 +166,8 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     return uint64_t(cols) / 32 * 9 * 4 + 4 * 32 * kDotRows <= ctx_.properties().limits.maxComputeSharedMemorySize;
   };
   if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0 && x_fits_shared()) {
-    rec.dispatch(spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
-                 {w, x, y}, push, groups_for(rows, kDotRows), n_tokens, 1, profile_shapes_ ? label : "matvec_q8_0_dot");
+    dispatch_rows(rec, spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
+                  {w, x, y}, push, groups_for(rows, kDotRows), n_tokens, profile_shapes_ ? label : "matvec_q8_0_dot");
     return;
   }
   // Q4_K / Q6_K (the bulk of a Q4_K_M model): one 32-invocation slice per row, kSgRows rows per workgroup, each
@@ -177,32 +177,29 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     constexpr uint32_t kSgRows = 4;  // 2 and 8 measured the same on the H200 (docs/PERFORMANCE.md)
     const uint32_t groups = groups_for(rows, kSgRows);
     const bool aligned = dtype == DType::Q6_K || w_offset % 16 == 0;
-    if (aligned && groups <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+    if (aligned) {
       const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
       const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-      rec.dispatch(p, {w, x, y}, push, groups, n_tokens, 1, label);
+      dispatch_rows(rec, p, {w, x, y}, push, groups, n_tokens, label);
       return;
     }
-    // Otherwise one workgroup of 256 per row (matvec_rowsg_main.glsl); past the group-count limit the general path.
-    if (rows <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
-      const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
-      constexpr uint32_t kRowWorkgroup256 = 256;
-      const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
-      rec.dispatch(p, {w, x, y}, push, rows, n_tokens, 1, label);
-      return;
-    }
+    // Otherwise (Q4_K not 16-byte aligned) one workgroup of 256 per row (matvec_rowsg_main.glsl).
+    const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
+    constexpr uint32_t kRowWorkgroup256 = 256;
+    const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
+    dispatch_rows(rec, p, {w, x, y}, push, rows, n_tokens, label);
+    return;
   }
   // F32 (Gemma 3n's small matrices): 32 lanes per row reading vec4s, when the rows allow vec4 addressing.
-  if (dtype == DType::F32 && cols % 4 == 0 && w_offset % 16 == 0 &&
-      groups_for(rows, 4) <= ctx_.properties().limits.maxComputeWorkGroupCount[0]) {
+  if (dtype == DType::F32 && cols % 4 == 0 && w_offset % 16 == 0) {
     constexpr uint32_t kSgRows = 4;
     const ComputePipeline& p = spec_pipeline("matvec_f32_sg", 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-    rec.dispatch(p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, 1, label);
+    dispatch_rows(rec, p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, label);
     return;
   }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
   const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});
-  rec.dispatch(p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, 1, label);
+  dispatch_rows(rec, p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, label);
 }
 
 void VulkanKernels::get_rows(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
@@ -327,8 +324,8 @@ void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuf
   need_floats(x, n, "Vulkan unary x");
   need_floats(out, n, "Vulkan unary out");
   const UnaryPush push{n, static_cast<uint32_t>(op), param};
-  rec.dispatch(pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
-               groups_for(n, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
+                groups_for(n, kElementWorkgroup), 1, "unary");
 }
 
 void VulkanKernels::set_kv_f16(bool f16) {
@@ -464,7 +461,7 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
                                            {32 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
-  rec.dispatch(p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, 1, "matvec_q4_k_glu");
+  dispatch_rows(rec, p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, "matvec_q4_k_glu");
 }
 
 void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,
@@ -474,8 +471,8 @@ void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uin
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_f32_any x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_f32_any y");
   const MatvecAnyPush push{rows, cols};
-  rec.dispatch(pipeline("matvec_f32_any", 3, sizeof(MatvecAnyPush), kMatvecWorkgroup), {w, x, y}, push, rows,
-               n_tokens);
+  dispatch_rows(rec, pipeline("matvec_f32_any", 3, sizeof(MatvecAnyPush), kMatvecWorkgroup), {w, x, y}, push, rows,
+                n_tokens, "matvec_f32_any");
 }
 
 void VulkanKernels::gaussian_topk(CommandRecorder& rec, const GpuBuffer& x, uint32_t n, uint32_t n_rows,

@@ -1,6 +1,7 @@
 #pragma once
 // Typed entry points for the compute shaders: each records one dispatch of a transformer op.
 #ifdef UNICORN_HAVE_VULKAN
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -258,7 +259,19 @@ class VulkanKernels {
   void set_kv_f16(bool f16);
   bool kv_f16() const { return kv_f16_; }
 
+  // Tests: the x extent dispatch_rows spreads past (at most the device's limit), so small grids cover the z path.
+  void set_max_groups_x(uint32_t n) { max_groups_x_ = std::max<uint32_t>(1, n); }
+
  private:
+  // Records `groups` workgroups along x (n_tokens along y); past the device's maxComputeWorkGroupCount[0] the grid
+  // continues in z, which the row kernels read through group_x() (common.glsl) and guard against spare groups.
+  template <typename Push>
+  void dispatch_rows(CommandRecorder& rec, const ComputePipeline& p, std::initializer_list<BufferRange> buffers,
+                     const Push& push, uint32_t groups, uint32_t n_tokens, const std::string& label) const {
+    const uint32_t max_x = std::min(ctx_.properties().limits.maxComputeWorkGroupCount[0], max_groups_x_);
+    const uint32_t gz = (groups + max_x - 1) / max_x;
+    rec.dispatch(p, buffers, push, (groups + gz - 1) / gz, n_tokens, gz, label);
+  }
   // Pipeline keyed by shader and specialization constants (spec[0] = workgroup size).
   const ComputePipeline& spec_pipeline(const std::string& shader, uint32_t n_buffers, uint32_t push_bytes,
                                        const std::vector<uint32_t>& spec);
@@ -271,6 +284,7 @@ class VulkanKernels {
   WideTile wide_tile_ = WideTile::Auto;
   bool f16_math_ = false;
   bool narrow_matvec_ = true;
+  uint32_t max_groups_x_ = UINT32_MAX;  // set_max_groups_x (tests)
   bool profile_shapes_ = false;  // UNICORN_VK_PROFILE_SHAPES=1: mat-vec profile labels name the shape
   bool coop_matrix_ = false;
   bool int_dot_ = false;

@@ -10,7 +10,8 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params { uint rows; uint cols; } p;
 
 void main() {
-  const uint r = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
+  const uint r = group_x(), t = gl_WorkGroupID.y;
+  if (r >= p.rows) return;  // the whole workgroup: a grid spread over z has spare groups
   float s = 0.0;
   for (uint c = gl_LocalInvocationID.x; c < p.cols; c += WG_SIZE) s += w[r * p.cols + c] * x[t * p.cols + c];
   const float total = wg_sum(s);

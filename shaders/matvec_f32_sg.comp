@@ -21,7 +21,7 @@ layout(push_constant) uniform Params {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice;
+  const uint row = group_x() * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   const uint cols4 = p.cols / 4u;
   vec4 acc = vec4(0.0);

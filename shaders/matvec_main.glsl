@@ -15,7 +15,7 @@ layout(push_constant) uniform Params {
 } p;
 
 void main() {
-  const uint row0 = gl_WorkGroupID.x * ROWS;
+  const uint row0 = group_x() * ROWS;
   const uint token = gl_WorkGroupID.y;
   const uint x_row = token * p.cols;
   float acc[MAX_ROWS];

@@ -25,7 +25,7 @@ layout(push_constant) uniform Params {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice;
+  const uint row = group_x() * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc_g = 0.0, acc_u = 0.0;
   if (row < p.rows) {

@@ -72,7 +72,7 @@ float block_dot(Loads r, uint l0, uint xv) {
 
 void main() {
   const uint lane = slice_lane(), slice = slice_index();
-  const uint row = gl_WorkGroupID.x * ROWS + slice;
+  const uint row = group_x() * ROWS + slice;
   const uint token = gl_WorkGroupID.y;
   float acc = 0.0;
   if (row < p.rows) {

@@ -54,7 +54,7 @@ void main() {
   quantize_x(token);
   barrier();
   const uint lane = slice_lane();
-  const uint row = gl_WorkGroupID.x * ROWS + slice_index();
+  const uint row = group_x() * ROWS + slice_index();
   const uint n_blocks = row < p.rows ? X_BLOCKS : 0u;  // slices past the last row add nothing
   float acc = 0.0;
   for (uint blk = lane; blk < n_blocks; blk += 32u) {

@@ -17,7 +17,8 @@ layout(push_constant) uniform Params {
 void main() {
   const uint lane = gl_LocalInvocationID.x % 32u;
   const uint slice = gl_LocalInvocationID.x / 32u;
-  const uint row = gl_WorkGroupID.x;
+  const uint row = group_x();
+  if (row >= p.rows) return;  // the whole workgroup: a grid spread over z has spare groups
   const uint token = gl_WorkGroupID.y;
   const uint row_byte = p.w_offset + row * p.row_bytes;
   const uint blocks = p.cols / 256u;

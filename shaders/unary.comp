@@ -8,7 +8,8 @@ layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params { uint n; uint mode; float param; } p;
 
 void main() {
-  const uint i = gl_GlobalInvocationID.x;
+  // The grid may be spread over z (VulkanKernels::dispatch_rows) when n needs more groups than the x limit.
+  const uint i = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (i >= p.n) return;
   const float v = x[i];
   float r;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <random>
@@ -169,6 +170,58 @@ TEST_CASE("vulkan matvec matches the CPU reference for every weight type", "[vul
     check_matvec(ctx, vk, t, 5, 4096, 1, 19, 16);
     check_matvec(ctx, vk, t, 11, 2304, 2, 20, 16);  // 9 blocks: two full steps of 8 and one tail
   }
+  CHECK_NO_VALIDATION_ERRORS();
+}
+
+TEST_CASE("vulkan row kernels spread their workgroups over z past the x group limit", "[vulkan]") {
+  NEED_VULKAN();
+  // A vocabulary-sized head needs more workgroups than maxComputeWorkGroupCount[0] (65535 on lavapipe): the grid
+  // continues in z. A limit of 3 groups sends every kernel of this family through that path, spare groups included.
+  struct Unlimit {
+    VulkanKernels& vk;
+    ~Unlimit() { vk.set_max_groups_x(UINT32_MAX); }
+  } unlimit{vk};
+  auto run_both = [&](const std::function<std::vector<float>()>& once) {
+    vk.set_max_groups_x(UINT32_MAX);
+    const std::vector<float> whole = once();
+    vk.set_max_groups_x(3);
+    const std::vector<float> spread = once();
+    CHECK(spread == whole);  // the same arithmetic, only the grid differs: bit-identical
+  };
+  vk.set_max_groups_x(3);
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    check_matvec(ctx, vk, t, 37, 512, 2, 41);      // offset 12: the general kernel, Q4_K's one-row workgroups
+    check_matvec(ctx, vk, t, 45, 512, 1, 42, 16);  // 16-byte aligned: the 32-lane-slice kernels
+  }
+  const uint32_t rows = 45, cols = 333, tokens = 2;
+  const std::vector<float> w = random_floats(size_t(rows) * cols, 43), x = random_floats(size_t(tokens) * cols, 44);
+  GpuBuffer wb = upload(ctx, w), xb = upload(ctx, x), yb(ctx, size_t(tokens) * rows * 4, BufferPlace::HostVisible);
+  run_both([&] {
+    CommandRecorder rec(ctx);
+    vk.matvec_f32_any(rec, wb, rows, cols, xb, yb, tokens);
+    rec.submit_and_wait();
+    return download(yb, size_t(tokens) * rows);
+  });
+  const std::vector<float> wg = random_floats(size_t(rows) * 512, 45), wu = random_floats(size_t(rows) * 512, 46);
+  const std::vector<uint8_t> qg = quantize_matrix(DType::Q4_K, wg, rows, 512), qu = quantize_matrix(DType::Q4_K, wu, rows, 512);
+  GpuBuffer gb(ctx, qg.size(), BufferPlace::DeviceLocal), ub(ctx, qu.size(), BufferPlace::DeviceLocal);
+  gb.upload(qg.data(), qg.size());
+  ub.upload(qu.data(), qu.size());
+  GpuBuffer x512 = upload(ctx, random_floats(size_t(tokens) * 512, 47, 0.2f));
+  run_both([&] {
+    CommandRecorder rec(ctx);
+    vk.matvec_glu(rec, DType::Q4_K, gb, ub, rows, 512, x512, yb, tokens, GluActivation::Silu);
+    rec.submit_and_wait();
+    return download(yb, size_t(tokens) * rows);
+  });
+  const uint32_t n = 2000;  // 8 groups of 256
+  GpuBuffer vb = upload(ctx, random_floats(n, 48, 40.0f)), sb(ctx, n * 4, BufferPlace::HostVisible);
+  run_both([&] {
+    CommandRecorder rec(ctx);
+    vk.unary(rec, vb, sb, n, UnaryOp::SoftCap, 30.0f);
+    rec.submit_and_wait();
+    return download(sb, n);
+  });
   CHECK_NO_VALIDATION_ERRORS();
 }
 
