@@ -259,7 +259,8 @@ class VulkanKernels {
   void set_kv_f16(bool f16);
   bool kv_f16() const { return kv_f16_; }
 
-  // Tests: the x extent dispatch_rows spreads past (at most the device's limit), so small grids cover the z path.
+  // Tests: caps the x extent of the row kernels' grids (never above the device's limit), so that small grids take
+  // the z path of dispatch_rows.
   void set_max_groups_x(uint32_t n) { max_groups_x_ = std::max<uint32_t>(1, n); }
 
  private:

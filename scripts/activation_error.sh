@@ -2,10 +2,11 @@
 # How far a device's products on a quantized file are from float activations: synthesizes a random-weight model
 # (`unicorn synth`), dequantizes it to F16 (`unicorn quantize --f16`), runs both on one prompt with --logits-out
 # and prints the relative L2 distance of the quantized file's logits from the F16 file's at each prompt position.
-# The CPU rounds activations to int8 for quantized weights; Vulkan keeps them F32 (docs/PERFORMANCE.md).
+# The CPU rounds activations to int8 for quantized weights; on Vulkan the prompt's tokens go through the prefill
+# mat-muls (dequantized weights, fp16 arithmetic where the device has it). See docs/PERFORMANCE.md.
 # usage: bash scripts/activation_error.sh SHAPE LAYERS TYPE [cpu|vulkan]   e.g. gemma-3n-e2b 1 q4km cpu
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n '2,6p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,7p' "$0"; exit 2; }
 U=${UNICORN:-$(dirname "$0")/../build/unicorn}
 shape=$1 layers=$2 type=$3 dev=${4:-cpu}
 work=$(mktemp -d)
