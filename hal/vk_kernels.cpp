@@ -123,6 +123,8 @@ VulkanKernels::VulkanKernels(const VulkanContext& ctx) : ctx_(ctx) {
   set_matmul_f16_math(e == nullptr || std::string(e) != "0");
   if (const char* n = std::getenv("UNICORN_VK_NARROW_MATVEC")) narrow_matvec_ = std::string(n) != "0";
   if (const char* ps = std::getenv("UNICORN_VK_PROFILE_SHAPES")) profile_shapes_ = std::string(ps) == "1";
+  // Tests: UNICORN_VK_MAX_GROUPS_X=N caps the x extent of row and element grids (set_max_groups_x).
+  if (const char* g = std::getenv("UNICORN_VK_MAX_GROUPS_X")) set_max_groups_x(static_cast<uint32_t>(std::atoi(g)));
   coop_matrix_ = ctx_.coop_matrix() != CoopMatrix::None;
   const char* int_dot = std::getenv("UNICORN_VK_INT_DOT");
   set_matvec_int_dot(int_dot == nullptr || std::string(int_dot) != "0");
@@ -282,8 +284,8 @@ void VulkanKernels::glu_strided(CommandRecorder& rec, const GpuBuffer& gate, con
   need_floats(up, uint64_t(up_offset) + uint64_t(n / row - 1) * up_stride + row, "Vulkan glu up");
   need_floats(out, n, "Vulkan glu out");
   const GluPush push{n, static_cast<uint32_t>(act), row, up_stride, up_offset};
-  rec.dispatch(pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
-               groups_for(n, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
+                groups_for(n, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out,
@@ -293,8 +295,8 @@ void VulkanKernels::binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBu
   need_floats(b, b_len, "Vulkan add/mul b");
   need_floats(out, n, "Vulkan add/mul out");
   const BinaryPush push{n, b_len, mode};
-  rec.dispatch(pipeline("binary", 3, sizeof(BinaryPush), kElementWorkgroup), {a, b, out}, push,
-               groups_for(n, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("binary", 3, sizeof(BinaryPush), kElementWorkgroup), {a, b, out}, push,
+                groups_for(n, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::add(CommandRecorder& rec, const GpuBuffer& a, const GpuBuffer& b, const GpuBuffer& out,
@@ -313,8 +315,8 @@ void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuff
   need_floats(x, uint64_t(n_tokens) * n_heads * head_dim, "Vulkan rope x");
   need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan rope cos/sin");
   const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens};
-  rec.dispatch(pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
-               groups_for(n_tokens * n_heads * head_dim / 2, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
+                groups_for(n_tokens * n_heads * head_dim / 2, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuffer& out, uint32_t n, UnaryOp op,
@@ -325,7 +327,7 @@ void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuf
   need_floats(out, n, "Vulkan unary out");
   const UnaryPush push{n, static_cast<uint32_t>(op), param};
   dispatch_rows(rec, pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
-                groups_for(n, kElementWorkgroup), 1, "unary");
+                groups_for(n, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::set_kv_f16(bool f16) {
@@ -406,9 +408,9 @@ void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const Gpu
   const uint64_t dst = uint64_t(position) * row;
   if (dst > 0xffffffffull) fail("Vulkan kv_store: cache offset past 2^32 floats");
   const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
-  rec.dispatch(pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup),
-               {k, v, cos_sin, k_cache, v_cache}, push,
-               groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup));
+  dispatch_rows(rec, pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup),
+                {k, v, cos_sin, k_cache, v_cache}, push,
+                groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::rope_store(CommandRecorder& rec, const GpuBuffer& q, const GpuBuffer& k, const GpuBuffer& v,
@@ -502,8 +504,8 @@ void VulkanKernels::altup_predict(CommandRecorder& rec, const GpuBuffer& streams
   need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_predict mod");
   need_floats(predict, uint64_t(n_streams) * n_streams * n_streams, "Vulkan altup_predict coefficients");
   const AltupPredictPush push{n_streams, hidden, n_tokens, stride};
-  rec.dispatch(pipeline("altup_predict", 4, sizeof(AltupPredictPush), kElementWorkgroup), {streams, mod, predict, pred},
-               push, groups_for(n_tokens * hidden, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("altup_predict", 4, sizeof(AltupPredictPush), kElementWorkgroup),
+                {streams, mod, predict, pred}, push, groups_for(n_tokens * hidden, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::altup_correct(CommandRecorder& rec, const GpuBuffer& pred, const GpuBuffer& act,
@@ -518,8 +520,8 @@ void VulkanKernels::altup_correct(CommandRecorder& rec, const GpuBuffer& pred, c
   need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_correct mod");
   need_floats(correct, uint64_t(n_streams) * n_streams, "Vulkan altup_correct coefficients");
   const AltupCorrectPush push{n_streams, hidden, n_tokens, stride, active};
-  rec.dispatch(pipeline("altup_correct", 5, sizeof(AltupCorrectPush), kElementWorkgroup),
-               {pred, act, mod, correct, streams}, push, groups_for(n_tokens * hidden, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("altup_correct", 5, sizeof(AltupCorrectPush), kElementWorkgroup),
+                {pred, act, mod, correct, streams}, push, groups_for(n_tokens * hidden, kElementWorkgroup), 1, {});
 }
 
 void VulkanKernels::add_to_streams(CommandRecorder& rec, const GpuBuffer& streams, const GpuBuffer& x,
@@ -528,8 +530,8 @@ void VulkanKernels::add_to_streams(CommandRecorder& rec, const GpuBuffer& stream
   need_floats(streams, uint64_t(n_streams) * stride, "Vulkan add_to_streams streams");
   need_floats(x, n, "Vulkan add_to_streams x");
   const StreamsAddPush push{n_streams, first, n, stride};
-  rec.dispatch(pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
-               groups_for(n, kElementWorkgroup));
+  dispatch_rows(rec, pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
+                groups_for(n, kElementWorkgroup), 1, {});
 }
 
 namespace {

@@ -262,10 +262,12 @@ class VulkanKernels {
   // Tests: caps the x extent of the row kernels' grids (never above the device's limit), so that small grids take
   // the z path of dispatch_rows.
   void set_max_groups_x(uint32_t n) { max_groups_x_ = std::max<uint32_t>(1, n); }
+  uint32_t max_groups_x() const { return max_groups_x_; }
 
  private:
   // Records `groups` workgroups along x (n_tokens along y); past the device's maxComputeWorkGroupCount[0] the grid
-  // continues in z, which the row kernels read through group_x() (common.glsl) and guard against spare groups.
+  // continues in z, which the row and element kernels read through group_x() / flat_invocation() (grid.glsl) and
+  // guard against spare groups.
   template <typename Push>
   void dispatch_rows(CommandRecorder& rec, const ComputePipeline& p, std::initializer_list<BufferRange> buffers,
                      const Push& push, uint32_t groups, uint32_t n_tokens, const std::string& label) const {

@@ -1,5 +1,6 @@
 #version 450
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Gemma 3n AltUp correct: innovation = act - pred_active, then stream_s = innovation * (1 + sum_m
 // correct[s * N + m] * mod[t * N + m]) + pred_s for every stream s. Layout as altup_predict.comp; act is
@@ -12,7 +13,7 @@ layout(std430, binding = 4) writeonly buffer Streams { float streams[]; };
 layout(push_constant) uniform Params { uint n_streams; uint hidden; uint n_tokens; uint stride; uint active_stream; } p;
 
 void main() {
-  const uint idx = gl_GlobalInvocationID.x;
+  const uint idx = flat_invocation();
   if (idx >= p.n_tokens * p.hidden) return;
   const uint t = idx / p.hidden;
   const uint N = p.n_streams;

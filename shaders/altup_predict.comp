@@ -1,5 +1,6 @@
 #version 450
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Gemma 3n AltUp predict for n_tokens tokens: pred_j = stream_j + sum_i coef[j * N + i] * stream_i, where
 // coef[k] = sum_m predict[k * N + m] * mod[t * N + m]. Streams are [N][stride] floats (token t's row of stream s at
@@ -11,7 +12,7 @@ layout(std430, binding = 3) writeonly buffer Pred { float pred[]; };
 layout(push_constant) uniform Params { uint n_streams; uint hidden; uint n_tokens; uint stride; } p;
 
 void main() {
-  const uint idx = gl_GlobalInvocationID.x;
+  const uint idx = flat_invocation();
   if (idx >= p.n_tokens * p.hidden) return;
   const uint t = idx / p.hidden;
   const uint N = p.n_streams;

@@ -5,10 +5,7 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 64;
-
-// The workgroup's index along x of a grid that may be spread over z (VulkanKernels::dispatch_rows: past the device's
-// maxComputeWorkGroupCount[0], e.g. 65535 on lavapipe, a vocabulary-sized mat-vec continues in z).
-uint group_x() { return gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
+#include "grid.glsl"
 
 shared float wg_partial[WG_SIZE];
 

@@ -1,5 +1,6 @@
 #version 450
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Gated FFN activation, one invocation per element: out = act(gate) * up; act = SiLU (mode 0) or GELU-tanh (mode 1).
 // up may be a strided slice: element i of gate pairs with up[up_offset + (i / row) * up_stride + i % row] (Gemma 3n's
@@ -10,7 +11,7 @@ layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params { uint n; uint mode; uint row; uint up_stride; uint up_offset; } p;
 
 void main() {
-  const uint i = gl_GlobalInvocationID.x;
+  const uint i = flat_invocation();
   if (i >= p.n) return;
   const float g = gate[i];
   float a;

@@ -1,6 +1,7 @@
 #version 450
 #include "kv_type.glsl"
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Appends n_tokens tokens' keys and values to the KV cache in one dispatch: the keys rotated by RoPE (as rope.comp:
 // token t uses the table row at cs_offset + t * head_dim), the values as they are, both written at float offset
@@ -23,7 +24,7 @@ layout(push_constant) uniform Params {
 
 void main() {
   const uint half_dim = p.head_dim / 2u;
-  const uint idx = gl_GlobalInvocationID.x;
+  const uint idx = flat_invocation();
   if (idx >= p.n_tokens * p.n_heads * half_dim) return;
   const uint head = idx / half_dim, i = idx % half_dim;
   const uint base = head * p.head_dim;

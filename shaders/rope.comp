@@ -1,5 +1,6 @@
 #version 450
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Rotates n_tokens * n_heads heads of head_dim in place ([token][head][head_dim]), one invocation per rotated pair.
 // cs holds one table row per position, head_dim floats each: cos[0..half) then sin[0..half); token t uses the row
@@ -11,7 +12,7 @@ layout(push_constant) uniform Params { uint n_heads; uint head_dim; uint interle
 
 void main() {
   const uint half_dim = p.head_dim / 2u;
-  const uint idx = gl_GlobalInvocationID.x;
+  const uint idx = flat_invocation();
   if (idx >= p.n_tokens * p.n_heads * half_dim) return;
   const uint head = idx / half_dim, i = idx % half_dim;
   const uint base = head * p.head_dim;

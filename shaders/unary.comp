@@ -1,5 +1,6 @@
 #version 450
 layout(local_size_x_id = 0) in;
+#include "grid.glsl"
 
 // Element-wise out = f(x), one invocation per element. mode 0: x * param (scale); 1: param * tanh(x / param)
 // (logit soft-capping); 2: SiLU; 3: GELU-tanh. out may alias x.
@@ -8,8 +9,7 @@ layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Params { uint n; uint mode; float param; } p;
 
 void main() {
-  // The grid may be spread over z (VulkanKernels::dispatch_rows) when n needs more groups than the x limit.
-  const uint i = (gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  const uint i = flat_invocation();
   if (i >= p.n) return;
   const float v = x[i];
   float r;

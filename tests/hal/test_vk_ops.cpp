@@ -177,10 +177,11 @@ TEST_CASE("vulkan row kernels spread their workgroups over z past the x group li
   NEED_VULKAN();
   // A vocabulary-sized head needs more workgroups than maxComputeWorkGroupCount[0] (65535 on lavapipe): the grid
   // continues in z. A limit of 3 groups sends every kernel of this family through that path, spare groups included.
-  struct Unlimit {
+  struct Restore {  // the suite may run under UNICORN_VK_MAX_GROUPS_X: leave its limit as it was
     VulkanKernels& vk;
-    ~Unlimit() { vk.set_max_groups_x(UINT32_MAX); }
-  } unlimit{vk};
+    uint32_t limit;
+    ~Restore() { vk.set_max_groups_x(limit); }
+  } restore{vk, vk.max_groups_x()};
   auto run_both = [&](const std::function<std::vector<float>()>& once) {
     vk.set_max_groups_x(UINT32_MAX);
     const std::vector<float> whole = once();
