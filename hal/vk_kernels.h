@@ -259,7 +259,7 @@ class VulkanKernels {
   void set_kv_f16(bool f16);
   bool kv_f16() const { return kv_f16_; }
 
-  // Tests: caps the x extent of the row kernels' grids (never above the device's limit), so that small grids take
+  // Tests: caps the x extent of the row and element grids (never above the device's limit), so that small grids take
   // the z path of dispatch_rows.
   void set_max_groups_x(uint32_t n) { max_groups_x_ = std::max<uint32_t>(1, n); }
   uint32_t max_groups_x() const { return max_groups_x_; }
