@@ -292,6 +292,8 @@ class VulkanModel final : public Model {
   GpuBuffer ids_, x_, xn_, q_, k_, v_, att_, o_, gate_, up_, ffo_, row_, scores_, logits_, hidden_;
   GpuBuffer logits_dev_;  // the head's output in device memory, copied to logits_ (when stage_logits_)
   bool stage_logits_ = false;  // discrete GPUs; UNICORN_VK_STAGE_LOGITS=1 / 0 forces it on / off (tests, A/B runs)
+  int prefill_chunk_ = 512;  // most tokens per recorded batch (UNICORN_VK_PREFILL_CHUNK)
+  std::vector<float> chunk_logits_;  // logits of a prompt's earlier chunks, dropped
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
@@ -355,6 +357,10 @@ VulkanModel::VulkanModel(std::unique_ptr<ModelSource> src, ModelConfig cfg, cons
   if (const char* e = std::getenv("UNICORN_VK_FUSE")) fuse_ = std::string(e) != "0";
   stage_logits_ = !ctx_->is_uma();
   if (const char* e = std::getenv("UNICORN_VK_STAGE_LOGITS")) stage_logits_ = std::string(e) == "1";
+  if (const char* e = std::getenv("UNICORN_VK_PREFILL_CHUNK")) {
+    prefill_chunk_ = std::atoi(e);
+    if (prefill_chunk_ < 1) throw Error(str_cat("UNICORN_VK_PREFILL_CHUNK='", e, "': expected a token count >= 1"));
+  }
   if (N_ > VulkanKernels::kMaxStreams) fuse_ = false;  // the fused AltUp kernels hold at most that many streams
   eps_ = static_cast<float>(cfg_.norm_eps);
   H_ = static_cast<uint32_t>(cfg_.hidden);
@@ -558,7 +564,19 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
   const auto start = std::chrono::steady_clock::now();
   host_mark_ = start;
   try {
-    record_and_run(tokens, pos, logits, all_logits);
+    // Long prompts run in chunks of prefill_chunk_ tokens, so activation buffers and grids stay bounded by the chunk
+    // (a 32k-token prompt would otherwise size gate/up for all of it at once); earlier chunks' logits are not kept.
+    const int vocab = cfg_.vocab_size;
+    for (int off = 0; off < n; off += prefill_chunk_) {
+      const int len = std::min(prefill_chunk_, n - off);
+      float* out = logits;
+      if (all_logits) out = logits + static_cast<size_t>(off) * vocab;
+      else if (off + len < n) {
+        chunk_logits_.resize(static_cast<size_t>(vocab));
+        out = chunk_logits_.data();
+      }
+      record_and_run(tokens.subspan(static_cast<size_t>(off), static_cast<size_t>(len)), pos + off, out, all_logits);
+    }
   } catch (...) {
     rec_->discard();  // a half-recorded batch must not run with the next one
     throw;

@@ -2,7 +2,9 @@
 # End-to-end checks of `unicorn run --device vulkan` (issue 4, "Proof"), with the validation layers on:
 #  - run_fixtures.sh with --device vulkan: every ../shared/fixtures/hf/* model within 1e-3 relative L2 of HF's
 #    logits and exactly its greedy ids; the shakespeare models' 48 greedy ids and text; zero validation errors;
-#  - --gpu-layers 0 (CPU), 1 (hybrid) and -1 (all on the GPU) give the same greedy ids and logits within 1e-4
+#  - the same references with prompts recorded in chunks of 3 tokens (UNICORN_VK_PREFILL_CHUNK=3);
+#  - --gpu-layers 0 (CPU), 1 (hybrid, also with 4-token chunks) and -1 (all on the GPU) give the same greedy ids and
+#    logits within 1e-4
 #    (Gemma 3n too: its AltUp streams and per-layer inputs cross to the CPU); a split across KV sharing is an error;
 #  - --kv-f16 on the GPU: the same greedy ids as the CPU's F16 cache, logits within 1e-3, and logits within 1e-2 of
 #    the F32 cache's;
@@ -75,6 +77,11 @@ PY
 }
 ids_of() { python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["prompt_ids"])))' "$1"; }
 
+echo "== prompts in chunks of 3 tokens (UNICORN_VK_PREFILL_CHUNK; 512 by default): the same references"
+UNICORN_VK_PREFILL_CHUNK=3 UNICORN_RUN_EXTRA="--device vulkan" UNICORN_EXPECT_DEVICE=vulkan \
+  bash "$HERE/run_fixtures.sh" "$UNICORN" "$SHARED" | tail -1 | grep -q ", 0 failed" ||
+  { echo "FAIL run_fixtures.sh with UNICORN_VK_PREFILL_CHUNK=3"; failures=$((failures + 1)); }
+
 echo "== --gpu-layers splits"
 for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3-tiny" "$SHARED/fixtures/hf/gemma3n-tiny" "$SHARED/models/shakespeare-llama"; do
   [ -d "$model" ] || continue
@@ -87,6 +94,10 @@ for model in "$LLAMA" "$SHARED/fixtures/hf/gemma3-tiny" "$SHARED/fixtures/hf/gem
   grep -q "and the head on the CPU" "$WORK/$name.split1.err" || { echo "FAIL $name: --gpu-layers 1 did not split"; failures=$((failures + 1)); }
   same "$name.split0" "$name.split1" 1e-4 || failures=$((failures + 1))
   same "$name.split0" "$name.split-1" 1e-4 || failures=$((failures + 1))
+  # A chunked prompt crosses to the CPU layers chunk by chunk.
+  UNICORN_VK_PREFILL_CHUNK=4 run "$name.split1chunks" "$model" "$ids" --device vulkan --gpu-layers 1 ||
+    failures=$((failures + 1))
+  same "$name.split0" "$name.split1chunks" 1e-4 || failures=$((failures + 1))
 done
 
 echo "== weights in host-visible memory"
