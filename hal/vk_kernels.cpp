@@ -168,7 +168,7 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     return uint64_t(cols) / 32 * 9 * 4 + 4 * 32 * kDotRows <= ctx_.properties().limits.maxComputeSharedMemorySize;
   };
   if (matvec_int_dot(dtype, cols) && w_offset % 2 == 0 && x_fits_shared()) {
-    dispatch_rows(rec, spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
+    dispatch_linear(rec, spec_pipeline("matvec_q8_0_dot", 3, sizeof(MatvecPush), {32 * kDotRows, kDotRows, cols / 32}),
                   {w, x, y}, push, groups_for(rows, kDotRows), n_tokens, profile_shapes_ ? label : "matvec_q8_0_dot");
     return;
   }
@@ -182,26 +182,26 @@ void VulkanKernels::matvec(CommandRecorder& rec, DType dtype, const GpuBuffer& w
     if (aligned) {
       const char* sg = dtype == DType::Q4_K ? "matvec_q4_k_sg" : "matvec_q6_k_sg";
       const ComputePipeline& p = spec_pipeline(sg, 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-      dispatch_rows(rec, p, {w, x, y}, push, groups, n_tokens, label);
+      dispatch_linear(rec, p, {w, x, y}, push, groups, n_tokens, label);
       return;
     }
     // Otherwise (Q4_K not 16-byte aligned) one workgroup of 256 per row (matvec_rowsg_main.glsl).
     const char* rowsg = dtype == DType::Q4_K ? "matvec_q4_k_rowsg" : "matvec_q6_k_rowsg";
     constexpr uint32_t kRowWorkgroup256 = 256;
     const ComputePipeline& p = pipeline(rowsg, 3, sizeof(MatvecPush), kRowWorkgroup256);
-    dispatch_rows(rec, p, {w, x, y}, push, rows, n_tokens, label);
+    dispatch_linear(rec, p, {w, x, y}, push, rows, n_tokens, label);
     return;
   }
   // F32 (Gemma 3n's small matrices): 32 lanes per row reading vec4s, when the rows allow vec4 addressing.
   if (dtype == DType::F32 && cols % 4 == 0 && w_offset % 16 == 0) {
     constexpr uint32_t kSgRows = 4;
     const ComputePipeline& p = spec_pipeline("matvec_f32_sg", 3, sizeof(MatvecPush), {32 * kSgRows, kSgRows});
-    dispatch_rows(rec, p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, label);
+    dispatch_linear(rec, p, {w, x, y}, push, groups_for(rows, kSgRows), n_tokens, label);
     return;
   }
   // kMatvecRows rows per workgroup (matvec_main.glsl's ROWS): each chunk of x is loaded once for all of them.
   const ComputePipeline& p = spec_pipeline(shader, 3, sizeof(MatvecPush), {kMatvecWorkgroup, kMatvecRows});
-  dispatch_rows(rec, p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, label);
+  dispatch_linear(rec, p, {w, x, y}, push, groups_for(rows, kMatvecRows), n_tokens, label);
 }
 
 void VulkanKernels::get_rows(CommandRecorder& rec, DType dtype, const GpuBuffer& w, uint64_t w_offset, uint32_t rows,
@@ -284,7 +284,7 @@ void VulkanKernels::glu_strided(CommandRecorder& rec, const GpuBuffer& gate, con
   need_floats(up, uint64_t(up_offset) + uint64_t(n / row - 1) * up_stride + row, "Vulkan glu up");
   need_floats(out, n, "Vulkan glu out");
   const GluPush push{n, static_cast<uint32_t>(act), row, up_stride, up_offset};
-  dispatch_rows(rec, pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
+  dispatch_linear(rec, pipeline("glu", 3, sizeof(GluPush), kElementWorkgroup), {gate, up, out}, push,
                 groups_for(n, kElementWorkgroup), 1, {});
 }
 
@@ -295,7 +295,7 @@ void VulkanKernels::binary(CommandRecorder& rec, const GpuBuffer& a, const GpuBu
   need_floats(b, b_len, "Vulkan add/mul b");
   need_floats(out, n, "Vulkan add/mul out");
   const BinaryPush push{n, b_len, mode};
-  dispatch_rows(rec, pipeline("binary", 3, sizeof(BinaryPush), kElementWorkgroup), {a, b, out}, push,
+  dispatch_linear(rec, pipeline("binary", 3, sizeof(BinaryPush), kElementWorkgroup), {a, b, out}, push,
                 groups_for(n, kElementWorkgroup), 1, {});
 }
 
@@ -315,7 +315,7 @@ void VulkanKernels::rope(CommandRecorder& rec, const GpuBuffer& x, const GpuBuff
   need_floats(x, uint64_t(n_tokens) * n_heads * head_dim, "Vulkan rope x");
   need_floats(cos_sin, uint64_t(cs_offset) + uint64_t(n_tokens) * head_dim, "Vulkan rope cos/sin");
   const RopePush push{n_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens};
-  dispatch_rows(rec, pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
+  dispatch_linear(rec, pipeline("rope", 2, sizeof(RopePush), kElementWorkgroup), {x, cos_sin}, push,
                 groups_for(n_tokens * n_heads * head_dim / 2, kElementWorkgroup), 1, {});
 }
 
@@ -326,7 +326,7 @@ void VulkanKernels::unary(CommandRecorder& rec, const GpuBuffer& x, const GpuBuf
   need_floats(x, n, "Vulkan unary x");
   need_floats(out, n, "Vulkan unary out");
   const UnaryPush push{n, static_cast<uint32_t>(op), param};
-  dispatch_rows(rec, pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
+  dispatch_linear(rec, pipeline("unary", 2, sizeof(UnaryPush), kElementWorkgroup), {x, out}, push,
                 groups_for(n, kElementWorkgroup), 1, {});
 }
 
@@ -408,7 +408,7 @@ void VulkanKernels::kv_store(CommandRecorder& rec, const GpuBuffer& k, const Gpu
   const uint64_t dst = uint64_t(position) * row;
   if (dst > 0xffffffffull) fail("Vulkan kv_store: cache offset past 2^32 floats");
   const KvStorePush push{n_kv_heads, head_dim, interleaved ? 1u : 0u, cs_offset, n_tokens, static_cast<uint32_t>(dst)};
-  dispatch_rows(rec, pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup),
+  dispatch_linear(rec, pipeline(kv_shader("kv_store"), 5, sizeof(KvStorePush), kElementWorkgroup),
                 {k, v, cos_sin, k_cache, v_cache}, push,
                 groups_for(n_tokens * n_kv_heads * head_dim / 2, kElementWorkgroup), 1, {});
 }
@@ -463,7 +463,7 @@ void VulkanKernels::matvec_glu(CommandRecorder& rec, DType dtype, const GpuBuffe
   const MatvecPush push{rows, cols, static_cast<uint32_t>(row_bytes), 0};
   const ComputePipeline& p = spec_pipeline("matvec_q4_k_glu", 4, sizeof(MatvecPush),
                                            {32 * kGluRows, kGluRows, static_cast<uint32_t>(act)});
-  dispatch_rows(rec, p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, "matvec_q4_k_glu");
+  dispatch_linear(rec, p, {gate, up, x, y}, push, groups_for(rows, kGluRows), n_tokens, "matvec_q4_k_glu");
 }
 
 void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uint32_t rows, uint32_t cols,
@@ -473,7 +473,7 @@ void VulkanKernels::matvec_f32_any(CommandRecorder& rec, const GpuBuffer& w, uin
   need_floats(x, uint64_t(n_tokens) * cols, "Vulkan matvec_f32_any x");
   need_floats(y, uint64_t(n_tokens) * rows, "Vulkan matvec_f32_any y");
   const MatvecAnyPush push{rows, cols};
-  dispatch_rows(rec, pipeline("matvec_f32_any", 3, sizeof(MatvecAnyPush), kMatvecWorkgroup), {w, x, y}, push, rows,
+  dispatch_linear(rec, pipeline("matvec_f32_any", 3, sizeof(MatvecAnyPush), kMatvecWorkgroup), {w, x, y}, push, rows,
                 n_tokens, "matvec_f32_any");
 }
 
@@ -504,7 +504,7 @@ void VulkanKernels::altup_predict(CommandRecorder& rec, const GpuBuffer& streams
   need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_predict mod");
   need_floats(predict, uint64_t(n_streams) * n_streams * n_streams, "Vulkan altup_predict coefficients");
   const AltupPredictPush push{n_streams, hidden, n_tokens, stride};
-  dispatch_rows(rec, pipeline("altup_predict", 4, sizeof(AltupPredictPush), kElementWorkgroup),
+  dispatch_linear(rec, pipeline("altup_predict", 4, sizeof(AltupPredictPush), kElementWorkgroup),
                 {streams, mod, predict, pred}, push, groups_for(n_tokens * hidden, kElementWorkgroup), 1, {});
 }
 
@@ -520,7 +520,7 @@ void VulkanKernels::altup_correct(CommandRecorder& rec, const GpuBuffer& pred, c
   need_floats(mod, uint64_t(n_tokens) * n_streams, "Vulkan altup_correct mod");
   need_floats(correct, uint64_t(n_streams) * n_streams, "Vulkan altup_correct coefficients");
   const AltupCorrectPush push{n_streams, hidden, n_tokens, stride, active};
-  dispatch_rows(rec, pipeline("altup_correct", 5, sizeof(AltupCorrectPush), kElementWorkgroup),
+  dispatch_linear(rec, pipeline("altup_correct", 5, sizeof(AltupCorrectPush), kElementWorkgroup),
                 {pred, act, mod, correct, streams}, push, groups_for(n_tokens * hidden, kElementWorkgroup), 1, {});
 }
 
@@ -530,7 +530,7 @@ void VulkanKernels::add_to_streams(CommandRecorder& rec, const GpuBuffer& stream
   need_floats(streams, uint64_t(n_streams) * stride, "Vulkan add_to_streams streams");
   need_floats(x, n, "Vulkan add_to_streams x");
   const StreamsAddPush push{n_streams, first, n, stride};
-  dispatch_rows(rec, pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
+  dispatch_linear(rec, pipeline("add_to_streams", 2, sizeof(StreamsAddPush), kElementWorkgroup), {streams, x}, push,
                 groups_for(n, kElementWorkgroup), 1, {});
 }
 

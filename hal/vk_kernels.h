@@ -260,7 +260,7 @@ class VulkanKernels {
   bool kv_f16() const { return kv_f16_; }
 
   // Tests: caps the x extent of the row and element grids (never above the device's limit), so that small grids take
-  // the z path of dispatch_rows.
+  // the z path of dispatch_linear.
   void set_max_groups_x(uint32_t n) { max_groups_x_ = std::max<uint32_t>(1, n); }
   uint32_t max_groups_x() const { return max_groups_x_; }
 
@@ -269,7 +269,7 @@ class VulkanKernels {
   // continues in z, which the row and element kernels read through group_x() / flat_invocation() (grid.glsl) and
   // guard against spare groups.
   template <typename Push>
-  void dispatch_rows(CommandRecorder& rec, const ComputePipeline& p, std::initializer_list<BufferRange> buffers,
+  void dispatch_linear(CommandRecorder& rec, const ComputePipeline& p, std::initializer_list<BufferRange> buffers,
                      const Push& push, uint32_t groups, uint32_t n_tokens, const std::string& label) const {
     const uint32_t max_x = std::min(ctx_.properties().limits.maxComputeWorkGroupCount[0], max_groups_x_);
     const uint32_t gz = (groups + max_x - 1) / max_x;

@@ -226,6 +226,7 @@ class VulkanModel final : public Model {
   }
 
  private:
+  // One batch of at most prefill_chunk_ tokens; logits null: no head (an earlier chunk of a prompt).
   void record_and_run(std::span<const int32_t> tokens, int pos, float* logits, bool all_logits);
   void upload_weights(const ModelWeights& w, uint64_t budget);
   void ensure_capacity(int n, int pos, bool all_logits);
@@ -293,7 +294,7 @@ class VulkanModel final : public Model {
   GpuBuffer logits_dev_;  // the head's output in device memory, copied to logits_ (when stage_logits_)
   bool stage_logits_ = false;  // discrete GPUs; UNICORN_VK_STAGE_LOGITS=1 / 0 forces it on / off (tests, A/B runs)
   int prefill_chunk_ = 512;  // most tokens per recorded batch (UNICORN_VK_PREFILL_CHUNK)
-  std::vector<float> chunk_logits_;  // logits of a prompt's earlier chunks, dropped
+  std::vector<float> chunk_logits_;  // a CPU tail's logits for a prompt's earlier chunks, dropped
   // Gemma 3n: streams_/pred_ are [N][n * hidden] for the current batch; pl_ids_ is host-visible.
   GpuBuffer pl_ids_, streams_, pred_, pli_, plrow_, plil_, lr_, laurel_, h_, active_, mod_, tmp_, gatep_;
   GpuBuffer pli_host_;  // the per-layer inputs for a CPU tail (host-visible)
@@ -565,16 +566,12 @@ void VulkanModel::forward(std::span<const int32_t> tokens, int pos, float* logit
   host_mark_ = start;
   try {
     // Long prompts run in chunks of prefill_chunk_ tokens, so activation buffers and grids stay bounded by the chunk
-    // (a 32k-token prompt would otherwise size gate/up for all of it at once); earlier chunks' logits are not kept.
-    const int vocab = cfg_.vocab_size;
+    // (a 32k-token prompt would otherwise size gate/up for all of it at once). Without all_logits the earlier chunks
+    // skip the head (logits null).
     for (int off = 0; off < n; off += prefill_chunk_) {
       const int len = std::min(prefill_chunk_, n - off);
-      float* out = logits;
-      if (all_logits) out = logits + static_cast<size_t>(off) * vocab;
-      else if (off + len < n) {
-        chunk_logits_.resize(static_cast<size_t>(vocab));
-        out = chunk_logits_.data();
-      }
+      float* out = off + len < n ? nullptr : logits;
+      if (all_logits) out = logits + static_cast<size_t>(off) * cfg_.vocab_size;
       record_and_run(tokens.subspan(static_cast<size_t>(off), static_cast<size_t>(len)), pos + off, out, all_logits);
     }
   } catch (...) {
@@ -619,7 +616,11 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
 
   if (cpu_tail_) {
     // The hidden state (Gemma 3n: the streams and per-layer inputs) crosses to the CPU once; the tail runs the
-    // rest and the head.
+    // rest and the head (whose logits an earlier chunk of a prompt drops).
+    if (logits == nullptr) {
+      chunk_logits_.resize(static_cast<size_t>(cfg_.vocab_size));
+      logits = chunk_logits_.data();
+    }
     if (cfg_.arch == ModelArch::Gemma3n) {
       rec_->copy(streams_, 0, hidden_, 0, uint64_t(N_) * n * H_ * 4);
       rec_->copy(pli_, 0, pli_host_, 0, uint64_t(n) * LP_ * 4);
@@ -631,6 +632,11 @@ void VulkanModel::record_and_run(std::span<const int32_t> tokens, int pos, float
       submit();
       cpu_tail_->forward_hidden(static_cast<const float*>(hidden_.mapped()), n, pos, logits, all_logits);
     }
+    n_cached_ = pos + n;
+    return;
+  }
+  if (logits == nullptr) {  // an earlier chunk of a prompt: its KV entries are written, no head needed
+    submit();
     n_cached_ = pos + n;
     return;
   }
